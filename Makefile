@@ -1,0 +1,51 @@
+# The README's two commands are `make site` and `make test`. Both create (or reuse) the virtual
+# environment in .venv and install the project into it from pyproject.toml first.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+
+export NO_MKDOCS_2_WARNING := 1   # mkdocs-material prints an advert for its successor otherwise
+export TF_CPP_MIN_LOG_LEVEL := 2  # TensorFlow's start-up chatter hides the build's progress
+
+.PHONY: site assets serve test test-browser browser bench clean
+
+## site: set up, run every stale demo (default profile), build the site into site/
+site: $(STAMP)
+	$(PY) scripts/build.py $(ARGS)
+
+## assets: run the stale demos only, no mkdocs (e.g. `make assets ARGS="--only text_generation"`)
+assets: $(STAMP)
+	$(PY) scripts/build.py --assets-only $(ARGS)
+
+## serve: preview on http://127.0.0.1:8000, reloading on edits (run `make site` once first)
+serve: $(STAMP)
+	$(PY) -m mkdocs serve
+
+## test: set up (including headless Chromium) and run the whole test suite
+test: $(STAMP) browser
+	$(PY) -m pytest $(ARGS)
+
+## test-browser: only the real-browser tests of the built site
+test-browser: $(STAMP) browser
+	$(PY) -m pytest -m browser $(ARGS)
+
+## bench: every demo from scratch in the default profile; rewrites BENCHMARKS.md
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+## browser: Debian's chromium and chromedriver for the browser tests (no browser download)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "Install Debian's chromium and chromium-driver (sudo apt-get install chromium chromium-driver) for the browser tests."; fi; }
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+clean:
+	rm -rf site docs/generated .cache build

@@ -1,0 +1,281 @@
+"""What the demos share: run settings, seeding, saving outputs, and independent evaluators.
+
+A demo calls `start(PROFILES)` once and gets a `Run`: the profile's hyperparameters, the seed
+(already applied to Python, NumPy and TensorFlow) and the folder to write into. Everything a
+demo writes goes through `Run`, so that every figure made in the quick profile carries the
+"quick preview" mark and every GIF stays within the page-weight budget.
+
+Only what two or more demos really use belongs here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+PROFILE_NAMES = ("quick", "default")
+DEFAULT_SEED = 42
+MAX_ASSET_BYTES = 1_000_000  # every image, GIF and audio file on the site stays under 1 MB
+QUICK_MARK = "QUICK PREVIEW (not published quality)"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Run:
+    """One run of one demo: where to write, with which settings."""
+
+    name: str
+    profile: str
+    seed: int
+    out: Path
+    hp: SimpleNamespace
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def quick(self) -> bool:
+        return self.profile == "quick"
+
+    def path(self, filename: str) -> Path:
+        """Path of an output file; use it for files written by other libraries (MIDI, WAV)."""
+        self.written.append(filename)
+        return self.out / filename
+
+    # --- figures and images -------------------------------------------------------------
+
+    def save_figure(self, fig, filename: str, dpi: int = 110) -> Path:
+        """Save a matplotlib figure (marked in the quick profile) and close it."""
+        import matplotlib.pyplot as plt
+
+        if self.quick:
+            fig.text(0.995, 0.005, QUICK_MARK, ha="right", va="bottom", fontsize=8,
+                     color="white", weight="bold",
+                     bbox=dict(facecolor="#c62828", edgecolor="none", pad=2))
+        path = self.path(filename)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        plt.close(fig)
+        _check_size(path)
+        return path
+
+    def save_image(self, image, filename: str) -> Path:
+        """Save a PIL image or a uint8 array (marked in the quick profile)."""
+        image = _mark(_to_pil(image)) if self.quick else _to_pil(image)
+        path = self.path(filename)
+        image.save(path, optimize=True)
+        _check_size(path)
+        return path
+
+    def save_gif(self, frames, filename: str, duration_ms: int = 100, hold_last_ms: int = 1500) -> Path:
+        """Save frames (PIL images or uint8 arrays) as a looping GIF with Pillow."""
+        images = [_to_pil(f).convert("RGB") for f in frames]
+        if self.quick:
+            images = [_mark(im) for im in images]
+        durations = [duration_ms] * len(images)
+        durations[-1] = max(duration_ms, hold_last_ms)
+        path = self.path(filename)
+        images[0].save(path, save_all=True, append_images=images[1:], duration=durations,
+                       loop=0, optimize=True, disposal=1)
+        _check_size(path)
+        return path
+
+    # --- metrics and display ------------------------------------------------------------
+
+    def save_metrics(self, metrics: dict[str, float]) -> Path:
+        """Write metrics.json (finite numbers only) and print them as a table."""
+        clean = {}
+        for key, value in metrics.items():
+            value = float(value)
+            if not math.isfinite(value):
+                raise ValueError(f"metric {key!r} is {value}; metrics must be finite numbers")
+            clean[key] = value
+        path = self.path("metrics.json")
+        path.write_text(json.dumps(clean, indent=2) + "\n")
+        width = max(len(k) for k in clean)
+        print(f"Metrics ({self.profile} profile, seed {self.seed}):")
+        for key, value in clean.items():
+            print(f"  {key:<{width}}  {value:.4g}")
+        return path
+
+    def show(self, filename: str, alt: str, caption: str = "") -> None:
+        """Show a written file on the demo's page (the executed notebook), or print its path."""
+        if not _in_kernel():
+            print(f"wrote {self.out / filename}")
+            return
+        from IPython.display import HTML, display
+
+        # The notebook page lives at generated/<name>/<name>/, its files one folder up.
+        src = f"../{filename}"
+        alt_text = html.escape(alt, quote=True)
+        if filename.endswith((".wav", ".mp3", ".ogg")):
+            body = f'<audio controls src="{src}" aria-label="{alt_text}"></audio>'
+        else:
+            body = f'<img src="{src}" alt="{alt_text}" loading="lazy" style="max-width:100%">'
+        cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+        display(HTML(f"<figure>{body}{cap}</figure>"))
+
+
+def start(profiles: dict[str, dict]) -> Run:
+    """Read the run settings, seed everything, and return the Run.
+
+    Run by the build pipeline (in a Jupyter kernel), the settings come from DEMO_* environment
+    variables; run as a script, from the command line:
+    `python demos/<name>.py --profile quick --out DIR [--seed N]`.
+    """
+    if set(profiles) != set(PROFILE_NAMES):
+        raise ValueError(f"PROFILES must define exactly {PROFILE_NAMES}, got {sorted(profiles)}")
+    if "DEMO_OUT" in os.environ:
+        name = os.environ["DEMO_NAME"]
+        profile = os.environ.get("DEMO_PROFILE", "default")
+        seed = int(os.environ.get("DEMO_SEED", DEFAULT_SEED))
+        out = Path(os.environ["DEMO_OUT"])
+    else:
+        name = Path(sys.argv[0]).stem if not _in_kernel() else "notebook"
+        parser = argparse.ArgumentParser(description=f"Run the {name} demo.")
+        parser.add_argument("--profile", choices=PROFILE_NAMES, default="default",
+                            help="quick: seconds, for tests; default: what the site shows")
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        parser.add_argument("--out", type=Path, default=ROOT / "build" / name,
+                            help="folder for the figures and metrics.json (default: build/NAME)")
+        args = parser.parse_args([] if _in_kernel() else None)
+        profile, seed, out = args.profile, args.seed, args.out
+    out.mkdir(parents=True, exist_ok=True)
+    seed_everything(seed)
+    return Run(name=name, profile=profile, seed=seed, out=out,
+               hp=SimpleNamespace(**profiles[profile]))
+
+
+def seed_everything(seed: int) -> None:
+    """One seed for Python, NumPy and TensorFlow, and deterministic TensorFlow ops."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+# --- data --------------------------------------------------------------------------------
+
+def load_digits_split(seed: int, test_size: float = 0.25):
+    """scikit-learn's bundled 8x8 digits scaled to [0, 1], split stratified into train/test."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype("float32")
+    return train_test_split(x, digits.target, test_size=test_size, random_state=seed,
+                            stratify=digits.target)
+
+
+def image_grid(images: np.ndarray, ncols: int, pad: int = 1, scale: int = 1) -> np.ndarray:
+    """Tile (N, H, W) images in [0, 1] into one uint8 grid (white gaps), scaled up by `scale`."""
+    n, h, w = images.shape[:3]
+    nrows = math.ceil(n / ncols)
+    grid = np.ones((nrows * (h + pad) + pad, ncols * (w + pad) + pad), dtype="float32")
+    for i, im in enumerate(images):
+        r, c = divmod(i, ncols)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h,
+             pad + c * (w + pad): pad + c * (w + pad) + w] = 1.0 - np.clip(im, 0, 1)
+    grid = np.kron(grid, np.ones((scale, scale), dtype="float32"))
+    return (grid * 255).round().astype("uint8")
+
+
+# --- independent evaluators ----------------------------------------------------------------
+
+class DigitJudge:
+    """A CNN trained on real digits only, used to judge what generators make.
+
+    It is independent of every generator: it never sees generated data. Its penultimate layer
+    gives the feature space for the Fréchet distance.
+    """
+
+    def __init__(self, x_train, y_train, epochs: int = 30, seed: int = DEFAULT_SEED):
+        import keras
+        from keras import layers
+
+        inputs = keras.Input((8, 8, 1))
+        h = layers.Conv2D(32, 3, padding="same", activation="relu")(inputs)
+        h = layers.Conv2D(64, 3, padding="same", activation="relu")(h)
+        h = layers.MaxPooling2D()(h)
+        h = layers.Flatten()(h)
+        h = layers.Dropout(0.3, seed=seed)(h)
+        features = layers.Dense(64, activation="relu", name="features")(h)
+        outputs = layers.Dense(10, activation="softmax")(features)
+        self.model = keras.Model(inputs, outputs)
+        self.features_model = keras.Model(inputs, features)
+        self.model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        self.model.fit(x_train[..., None], y_train, epochs=epochs, batch_size=64, verbose=0)
+
+    def proba(self, x) -> np.ndarray:
+        return self.model.predict(np.asarray(x)[..., None], verbose=0, batch_size=256)
+
+    def features(self, x) -> np.ndarray:
+        return self.features_model.predict(np.asarray(x)[..., None], verbose=0, batch_size=256)
+
+    def accuracy(self, x, y) -> float:
+        return float((self.proba(x).argmax(1) == np.asarray(y)).mean())
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (the FID formula)."""
+    from scipy import linalg
+
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = np.real(linalg.sqrtm(cov_a @ cov_b))
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
+
+
+def class_evenness(labels: np.ndarray, n_classes: int = 10) -> float:
+    """Normalised entropy of the label histogram: 1.0 when every class appears equally often."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=n_classes).astype(float)
+    p = counts / counts.sum()
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum() / np.log(n_classes))
+
+
+# --- internals ---------------------------------------------------------------------------
+
+def _in_kernel() -> bool:
+    return "ipykernel" in sys.modules
+
+
+def _to_pil(image):
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        return image
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        array = (np.clip(array, 0, 1) * 255).round().astype("uint8")
+    return Image.fromarray(array)
+
+
+def _mark(image):
+    """Stamp the quick-preview band along the bottom of an image."""
+    from PIL import ImageDraw, ImageFont
+
+    image = image.convert("RGB")
+    w, h = image.size
+    size = max(8, min(14, w // 22))
+    font = ImageFont.load_default(size=size)
+    text = QUICK_MARK if w >= 22 * size // 2 * 1.6 else "QUICK"
+    band = size + 4
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, h - band, w, h], fill=(198, 40, 40))
+    draw.text((3, h - band + 1), text, fill=(255, 255, 255), font=font)
+    return image
+
+
+def _check_size(path: Path) -> None:
+    size = path.stat().st_size
+    if size > MAX_ASSET_BYTES:
+        raise ValueError(f"{path.name} is {size / 1e6:.2f} MB, over the 1 MB page budget: "
+                         "use fewer or smaller frames, or fewer colours")
