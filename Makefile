@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
 export NO_MKDOCS_2_WARNING := 1   # mkdocs-material prints an advert for its successor otherwise
-export TF_CPP_MIN_LOG_LEVEL := 2  # TensorFlow's start-up chatter hides the build's progress
+export TF_CPP_MIN_LOG_LEVEL := 3  # TensorFlow's start-up chatter hides the build's progress
 
 .PHONY: site assets serve test test-browser browser bench clean
 

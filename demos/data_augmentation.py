@@ -49,8 +49,8 @@ hp = run.hp
 # four ways, with everything else held fixed:
 #
 # 1. **real only**: the 100 images;
-# 2. **classic augmentation**: the 100 images plus copies shifted by up to one pixel and rotated
-#    by a few degrees, transformations we *know* do not change which digit it is;
+# 2. **classic augmentation**: the 100 images plus copies shifted sideways by up to one pixel
+#    and rotated by a few degrees, transformations we *know* do not change which digit it is;
 # 3. **generated**: the 100 images plus samples from a class-conditional generator trained on
 #    those same 100 images and nothing else;
 # 4. **both** kinds of extra data together.

@@ -191,7 +191,7 @@ def run_demo(demo: Demo, profile: str, seed: int, timeout: float, expected: floa
     env = dict(os.environ, DEMO_NAME=demo.name, DEMO_PROFILE=profile, DEMO_SEED=str(seed),
                DEMO_OUT=str(stage), PYTHONPATH=os.pathsep.join(
                    [str(demo.path.parent), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+               TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
                MPLBACKEND="module://matplotlib_inline.backend_inline")
     command = [sys.executable, "-m", "jupyter", "execute", "--inplace", "--timeout=-1",
                str(notebook_path)]

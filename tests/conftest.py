@@ -69,7 +69,7 @@ def offline_prefix() -> list[str]:
 
 
 def run_build(project: Path, *args: str, prefix=(), timeout: float = 1800):
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run([*prefix, sys.executable, str(project / "scripts" / "build.py"), *args],
                           cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
 

@@ -1,0 +1,143 @@
+"""Benchmark every demo and rewrite BENCHMARKS.md.
+
+    python scripts/bench.py          # what `make bench` runs
+
+1. Every demo in the quick profile, from scratch, in a scratch copy of the project (so the
+   published default-profile outputs are not replaced by previews).
+2. Every demo in the default profile, from scratch (`--force`), one at a time, in this tree.
+3. A warm rebuild (`python scripts/build.py` with nothing to redo, mkdocs included), three times.
+
+Wall time, peak memory (largest resident set of the demo's process tree) and metrics come from
+the manifest the build writes. Targets: quick <= 20 s and default <= 180 s per demo, warm
+rebuild < 10 s. Numbers depend on the machine and on what else it is doing; the report says
+which machine and how loaded it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import build
+
+TARGETS = {"quick": 20.0, "default": 180.0, "warm": 10.0}
+COPIED = ("demos", "scripts", "docs", "mkdocs.yml", "pyproject.toml")
+ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+
+
+def run_all(project: Path, profile: str) -> dict:
+    command = [sys.executable, str(project / "scripts" / "build.py"), "--profile", profile,
+               "--force", "--assets-only", "--jobs", "1"]
+    print(f"$ {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, cwd=project, env=ENV, check=False)
+    return json.loads((project / "docs" / "generated" / "manifest.json").read_text())["demos"]
+
+
+def quick_in_scratch_copy() -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in COPIED:
+            src = build.ROOT / name
+            if src.is_dir():
+                shutil.copytree(src, Path(tmp) / name,
+                                ignore=shutil.ignore_patterns("generated", "__pycache__"))
+            else:
+                shutil.copy2(src, Path(tmp) / name)
+        return run_all(Path(tmp), "quick")
+
+
+def warm_rebuild_seconds(repeats: int = 3) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, str(build.ROOT / "scripts" / "build.py")],
+                       cwd=build.ROOT, env=ENV, check=True, capture_output=True)
+        times.append(time.monotonic() - t0)
+    return times
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def verdict(seconds: float | None, target: float) -> str:
+    if seconds is None:
+        return "failed"
+    return "ok" if seconds <= target else f"over ({target:.0f} s)"
+
+
+def main() -> int:
+    load_before = os.getloadavg()[0]
+    quick = quick_in_scratch_copy()
+    default = run_all(build.ROOT, "default")
+    warm = warm_rebuild_seconds()
+
+    def seconds(entry):
+        return entry.get("duration_s") if entry and entry.get("status") == "ok" \
+            and "last_attempt" not in entry else None
+
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`scripts/bench.py`); do not edit by hand.",
+        "",
+        f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {os.cpu_count()} cores ({cpu_model()}), "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, no GPU used",
+        f"- Load average when the run started: {load_before:.1f}",
+        f"- Versions: " + ", ".join(f"{k} {v}" for k, v in build.versions().items()),
+        "",
+        "## Time and memory per demo",
+        "",
+        "Wall time includes starting a Jupyter kernel and importing TensorFlow (about 5 s). Peak "
+        "memory is the largest resident set in the demo's process tree.",
+        "",
+        "| Demo | Quick (s) | Quick target 20 s | Default (s) | Default target 180 s | Peak memory, default (MB) |",
+        "|---|---:|---|---:|---|---:|",
+    ]
+    for name in build.discover():
+        q, d = quick.get(name, {}), default.get(name, {})
+        qs, ds = seconds(q), seconds(d)
+        lines.append(f"| {name} | {qs if qs is not None else '–'} | {verdict(qs, TARGETS['quick'])} "
+                     f"| {ds if ds is not None else '–'} | {verdict(ds, TARGETS['default'])} "
+                     f"| {d.get('peak_rss_mb', '–')} |")
+    median = statistics.median(warm)
+    lines += [
+        "",
+        "## Warm rebuild",
+        "",
+        f"`python scripts/build.py` with every demo cached, mkdocs included: "
+        f"{', '.join(f'{t:.1f}' for t in warm)} s (median {median:.1f} s; target < 10 s: "
+        f"{'ok' if median < TARGETS['warm'] else 'over'}).",
+        "",
+        "## Metrics, default profile",
+        "",
+        "Each demo's page explains what its metrics measure and against which baseline.",
+        "",
+    ]
+    for name in build.discover():
+        metrics = default.get(name, {}).get("metrics", {})
+        lines += [f"### {name}", "", "| Metric | Value |", "|---|---:|"]
+        lines += [f"| {k} | {v:.4g} |" for k, v in metrics.items()] or ["| (no metrics: run failed) | |"]
+        lines.append("")
+    (build.ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
