@@ -16,6 +16,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -88,7 +89,7 @@ class Run:
 
     # --- metrics and display ------------------------------------------------------------
 
-    def save_metrics(self, metrics: dict[str, float]) -> Path:
+    def save_metrics(self, metrics: dict[str, float]) -> None:
         """Write metrics.json (finite numbers only) and print them as a table."""
         clean = {}
         for key, value in metrics.items():
@@ -102,7 +103,6 @@ class Run:
         print(f"Metrics ({self.profile} profile, seed {self.seed}):")
         for key, value in clean.items():
             print(f"  {key:<{width}}  {value:.4g}")
-        return path
 
     def show(self, filename: str, alt: str, caption: str = "") -> None:
         """Show a written file on the demo's page (the executed notebook), or print its path."""
@@ -229,7 +229,11 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = np.real(linalg.sqrtm(cov_a @ cov_b))
+    with warnings.catch_warnings():
+        # ReLU features that are always zero make both covariances singular; the square root
+        # is still well defined, so SciPy's warning about it is noise.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = np.real(linalg.sqrtm(cov_a @ cov_b))
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
 
 

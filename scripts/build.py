@@ -51,6 +51,11 @@ TIME_LIMITS = {"quick": 120, "default": 600}
 # Installed packages whose version changes what a demo computes.
 VERSIONED = ("tensorflow", "keras", "numpy")
 HEADER_FIELDS = ("Data", "Run time", "Outputs", "Headline", "Page")
+# TensorFlow's native code logs info and warning lines to stderr at start-up that no environment
+# variable silences; they are dropped from the published notebook. Errors are kept.
+NATIVE_LOG_LINE = re.compile(r"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] .*|"
+                             r"WARNING: All log messages before absl::InitializeLog\(\) .*)\n?",
+                             re.MULTILINE)
 
 
 class UsageError(Exception):
@@ -90,13 +95,16 @@ def parse_header(path: Path) -> Demo:
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
     paragraphs = doc.split("\n\n")
     title = paragraphs[0].strip() or path.stem
-    fields, prose = {}, []
+    fields, prose, last = {}, [], None
     for para in paragraphs[1:]:
         for line in para.splitlines():
             key, sep, value = line.partition(":")
             if sep and key.strip() in HEADER_FIELDS:
-                fields[key.strip()] = value.strip()
-            elif not fields:
+                last = key.strip()
+                fields[last] = value.strip()
+            elif last:  # a field's value continued on the next line
+                fields[last] += " " + line.strip()
+            else:
                 prose.append(line.strip())
     return Demo(path.stem, path, title, " ".join(prose), fields)
 
@@ -232,6 +240,7 @@ def run_demo(demo: Demo, profile: str, seed: int, timeout: float, expected: floa
             "result": state, "started": started, "duration_s": round(seconds, 1),
             "log": str(log_path.relative_to(ROOT))}
 
+    strip_native_logs(notebook_path)
     # Swap the new outputs in; the old folder goes only after the new one is in place.
     old = WORK / "old" / demo.name
     shutil.rmtree(old, ignore_errors=True)
@@ -252,6 +261,23 @@ def run_demo(demo: Demo, profile: str, seed: int, timeout: float, expected: floa
         "metrics": json.loads(metrics_file.read_text()) if metrics_file.exists() else {},
     }
     return Result(demo.name, "ran", seconds), entry
+
+
+def strip_native_logs(notebook_path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = NATIVE_LOG_LINE.sub("", output["text"])
+                if not output["text"].strip():
+                    continue
+            outputs.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+    nbformat.write(notebook, notebook_path)
 
 
 def _tail(path: Path, lines: int = 25) -> str:

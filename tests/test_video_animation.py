@@ -85,13 +85,14 @@ def test_bouncing_clip_keeps_the_digit_whole_and_moving():
     assert all(not np.array_equal(clip[t], clip[t + 1]) for t in range(39))     # never stops
 
 
-def test_windows_pairs_context_with_next_frame():
-    clips = np.arange(2 * 5 * 4 * 4, dtype="float32").reshape(2, 5, 4, 4)
-    x, y = ns.windows(clips, 2)
-    assert x.shape == (6, 4, 4, 2) and y.shape == (6, 4, 4, 1)
-    np.testing.assert_array_equal(x[0, ..., 0], clips[0, 0])
+def test_windows_pairs_context_with_following_frames():
+    clips = np.arange(2 * 6 * 4 * 4, dtype="float32").reshape(2, 6, 4, 4)
+    x, y = ns.windows(clips, 2, 3)
+    assert x.shape == (4, 4, 4, 2) and y.shape == (4, 4, 4, 3)   # 2 start times x 2 clips
     np.testing.assert_array_equal(x[0, ..., 1], clips[0, 1])
     np.testing.assert_array_equal(y[0, ..., 0], clips[0, 2])
+    np.testing.assert_array_equal(y[0, ..., 2], clips[0, 4])
+    np.testing.assert_array_equal(y[-1, ..., 2], clips[1, 5])
 
 
 def check_outputs(out: Path):
