@@ -1,12 +1,13 @@
 """Drug discovery: a recurrent network that writes molecules
 
 A character-level GRU learns to write SMILES strings from 10,000 screening compounds shipped with
-RDKit, is scored with the MOSES metrics against a character n-gram baseline, and is then nudged
-towards more drug-like molecules (higher QED) by fine-tuning on the most drug-like quarter.
+RDKit. RDKit scores what it writes with the MOSES metrics, next to a character n-gram baseline
+fitted in the same run; then the GRU is steered towards more drug-like molecules (higher QED) by
+fine-tuning it on the most drug-like quarter of its training set.
 
-Data: RDKit's WEHI screening set (Data/Pains/test_data/wehi_mols.csv, 10,000 SMILES), canonicalised, 10% held out.
+Data: RDKit's WEHI screening set (Data/Pains/test_data/wehi_mols.csv, 10,000 SMILES), canonicalised and filtered, 10% held out.
 Run time: quick ~15 s, default ~150 s on 2 CPU cores.
-Outputs: molecules.png, molecules_steered.png, properties.png, generated.smi, generated_steered.smi, generated_ngram.smi, metrics.json
+Outputs: molecules.png, temperature.png, molecules_steered.png, properties.png, generated.smi, generated_ngram.smi, generated_steered.smi, metrics.json
 Headline: molecules.png
 Page: introduction/overview.md#drug-discovery
 """
@@ -23,6 +24,7 @@ import numpy as np
 from PIL import Image
 from rdkit import Chem, DataStructs, RDConfig, RDLogger
 from rdkit.Chem import QED, Crippen, Descriptors, Draw, rdFingerprintGenerator
+from rdkit.rdBase import BlockLogs
 from scipy.stats import wasserstein_distance
 
 from _shared import start
@@ -30,19 +32,22 @@ from _shared import start
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
 PROFILES = {
     "quick": dict(max_molecules=1500, max_tokens=60, min_token_count=20, heldout=0.1,
-                  embed=32, units=64, epochs=2, batch_size=64, lr=3e-3,
-                  steer_epochs=1, steer_lr=1e-3, ngram_order=4,
-                  n_samples=200, temperature=1.0, diversity_sample=200),
+                  embed=32, units=64, epochs=3, batch_size=64, lr=3e-3,
+                  steer_epochs=1, steer_lr=1e-3, ngram_order=5, temperature=0.75,
+                  n_samples=200, sweep_temperatures=(0.5, 1.0), sweep_samples=100,
+                  diversity_sample=200),
     "default": dict(max_molecules=10_000, max_tokens=60, min_token_count=20, heldout=0.1,
-                    embed=32, units=256, epochs=10, batch_size=64, lr=3e-3,
-                    steer_epochs=4, steer_lr=1e-3, ngram_order=6,
-                    n_samples=2000, temperature=1.0, diversity_sample=1000),
+                    embed=32, units=256, epochs=12, batch_size=64, lr=3e-3,
+                    steer_epochs=4, steer_lr=1e-3, ngram_order=7, temperature=0.75,
+                    n_samples=2000, sweep_temperatures=(0.5, 1.0, 1.25), sweep_samples=1000,
+                    diversity_sample=1000),
 }
 
 # SMILES tokens: a bracketed atom such as [nH] or [N+], a two-letter halogen, a two-digit ring
 # label, or else a single character.
 TOKEN_PATTERN = re.compile(r"(\[[^\]]+\]|Br|Cl|%\d\d|.)")
 PAD, BOS, EOS = "", "^", "$"  # padding, start and end of a molecule
+METRIC_NAMES = ("validity", "uniqueness", "novelty", "internal_diversity")
 
 RDLogger.DisableLog("rdApp.*")  # RDKit reports every unparsable SMILES on stderr otherwise
 run = start(PROFILES)
@@ -52,22 +57,22 @@ hp = run.hp
 # ## Molecules as text
 #
 # A SMILES string spells a molecule as a line of text: atoms are letters (`C`, `N`, `O`, `Cl`;
-# lower case for aromatic atoms), branches sit in parentheses, `=` and `#` mark double and triple
-# bonds, and a digit opens and later closes a ring. `CCO` is ethanol and `c1ccccc1` is benzene.
-# Because a molecule can be written in many ways, we let RDKit rewrite each one in its
-# *canonical* form, so that one molecule always gives one string.
+# lower case for atoms in aromatic rings), branches sit in parentheses, `=` and `#` mark double
+# and triple bonds, and a digit opens a ring that the same digit closes later. `CCO` is ethanol
+# and `c1ccccc1` is benzene. One molecule can be written in many ways, so RDKit rewrites each
+# one in its *canonical* form: one molecule, one string.
 #
-# The molecules are the 10,000 compounds of a screening library (from the Walter and Eliza Hall
-# Institute) that RDKit ships as test data: small, drug-like organic molecules. We keep a
-# molecule only if:
+# The molecules are a screening library of 10,000 compounds from the Walter and Eliza Hall
+# Institute, which RDKit ships as test data: small, drug-like organic molecules. We keep a
+# molecule only if
 #
 # 1. RDKit can parse it,
-# 2. it is a single piece (no salts or mixtures, whose SMILES contain a `.`),
+# 2. it is a single piece (salts and mixtures, whose SMILES contain a `.`, are dropped),
 # 3. its canonical SMILES has at most `max_tokens` tokens (60),
-# 4. every one of its tokens appears at least `min_token_count` times (20) in the whole set, so
+# 4. each of its tokens occurs at least `min_token_count` times (20) in the whole set, so that
 #    the model never has to learn a symbol from a handful of examples,
 #
-# and we drop repeated molecules. A random tenth is held out: the models never train on it.
+# and we drop repeats. A random tenth is held out: no model trains on it.
 
 
 # %%
@@ -75,7 +80,8 @@ def canonical(smiles):
     """RDKit's canonical SMILES, or None if the string is not a molecule (an empty string is not)."""
     if not smiles:
         return None
-    mol = Chem.MolFromSmiles(smiles)
+    with BlockLogs():  # otherwise RDKit prints an error for every invalid string
+        mol = Chem.MolFromSmiles(smiles)
     if mol is None or mol.GetNumAtoms() == 0:
         return None
     return Chem.MolToSmiles(mol)
@@ -90,7 +96,8 @@ def load_molecules(max_tokens, min_token_count):
     path = os.path.join(RDConfig.RDDataDir, "Pains", "test_data", "wehi_mols.csv")
     with open(path, newline="") as f:
         raw = [row[0] for row in csv.reader(f) if row]
-    dropped = collections.Counter()
+    too_long = f"over {max_tokens} tokens"
+    dropped = {"unparsable": 0, "several fragments": 0, too_long: 0}
     kept = []
     for smiles in raw:
         can = canonical(smiles)
@@ -99,14 +106,14 @@ def load_molecules(max_tokens, min_token_count):
         elif "." in can:
             dropped["several fragments"] += 1
         elif len(tokenize(can)) > max_tokens:
-            dropped[f"over {max_tokens} tokens"] += 1
+            dropped[too_long] += 1
         else:
             kept.append(can)
     token_counts = collections.Counter(t for s in kept for t in tokenize(s))
     common = [s for s in kept if all(token_counts[t] >= min_token_count for t in tokenize(s))]
     dropped[f"rare token (< {min_token_count} uses)"] = len(kept) - len(common)
     unique = list(dict.fromkeys(common))
-    dropped["duplicate"] = len(common) - len(unique)
+    dropped["repeats"] = len(common) - len(unique)
     return raw, unique, dropped
 
 
@@ -128,7 +135,7 @@ def encode(smiles):
 def decode(ids):
     out = []
     for i in ids:
-        if vocab[i] == EOS or vocab[i] == PAD:
+        if vocab[i] in (EOS, PAD):
             break
         out.append(vocab[i])
     return "".join(out)
@@ -137,22 +144,23 @@ def decode(ids):
 train_ids = [encode(s) for s in train]
 heldout_ids = [encode(s) for s in heldout]
 print(f"{len(raw)} SMILES read; dropped: " + ", ".join(f"{k} {v}" for k, v in dropped.items()))
-print(f"{len(train)} training and {len(heldout)} held-out molecules; {len(vocab) - 3} distinct tokens; "
-      f"median length {int(np.median([len(s) for s in train_ids]))} tokens")
-print("examples:", ", ".join(train[:3]))
+print(f"{len(train)} training and {len(heldout)} held-out molecules; {len(vocab) - 3} distinct "
+      f"tokens: {' '.join(vocab[3:])}")
+print(f"median length {int(np.median([len(s) - 1 for s in train_ids]))} tokens; examples: "
+      + ", ".join(train[:3]))
 
 # %% [markdown]
 # ## How drug-like are they? QED, weight and logP
 #
 # To describe a set of molecules we compute three standard properties with RDKit:
 #
-# - **QED** (quantitative estimate of drug-likeness, Bickerton et al. 2012): a score from 0 to 1
-#   that combines eight properties (weight, logP, hydrogen-bond donors and acceptors, polar
-#   surface, rotatable bonds, aromatic rings, structural alerts) into one number, by how close
+# - **QED** (quantitative estimate of drug-likeness, Bickerton et al. 2012), a score from 0 to 1
+#   that merges eight properties (weight, logP, hydrogen-bond donors and acceptors, polar
+#   surface area, rotatable bonds, aromatic rings, structural alerts) according to how close
 #   each sits to the values typical of approved oral drugs;
-# - **molecular weight** in daltons; oral drugs are mostly below 500;
-# - **logP** (Crippen's estimate of the octanol/water partition coefficient): how greasy the
-#   molecule is; above about 5, absorption tends to suffer.
+# - **molecular weight** in daltons (oral drugs mostly weigh under 500);
+# - **logP**, Crippen's estimate of how a molecule splits between octanol and water: how greasy
+#   it is (above about 5, absorption tends to suffer).
 
 
 # %%
@@ -164,23 +172,28 @@ def properties(smiles_list):
             "logP (Crippen)": np.array([Crippen.MolLogP(m) for m in mols])}
 
 
+def mean_or_zero(values):
+    return float(np.mean(values)) if len(values) else 0.0
+
+
 props_train = properties(train)
 props_heldout = properties(heldout)
 qed_train = props_train["QED"]
-print(f"training set: mean QED {qed_train.mean():.3f}, mean weight "
-      f"{props_train['molecular weight (Da)'].mean():.0f} Da")
+print("training molecules: " + ", ".join(f"mean {k} {v.mean():.2f}" for k, v in props_train.items()))
 
 # %% [markdown]
 # ## The model: a GRU that predicts the next token
 #
-# The generator reads a SMILES one token at a time and, at each step, outputs a probability for
-# every possible next token. It is an embedding, one GRU layer (a recurrent layer whose state
-# carries what it has read so far: open rings, open branches, the atoms just written) and a
-# softmax over the tokens. Training maximises the probability of each true next token of the
-# training molecules. To write a molecule we start from the start symbol, draw a token from the
-# predicted distribution, feed it back, and stop at the end symbol.
+# The generator reads a SMILES one token at a time and after each one outputs a probability for
+# every possible next token. It is a token embedding, one GRU layer (a recurrent layer whose
+# state carries what has been written so far: which rings and branches are still open, which
+# atoms came last) and a softmax over the tokens. Training maximises the probability of each
+# true next token in the training molecules. To write a molecule, we start from the start
+# symbol, draw a token from the predicted distribution, feed it back in, and stop at the end
+# symbol.
 #
-# We train on batches of molecules of similar length, so little computation is spent on padding.
+# Batches hold molecules of similar length, so little computation goes to padding, and the
+# learning rate follows a cosine decay.
 
 
 # %%
@@ -225,19 +238,40 @@ tokens_in = keras.Input((None,), dtype="int32")
 hidden, _ = gru(embed(tokens_in))
 model = keras.Model(tokens_in, head(hidden))
 loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-model.compile(keras.optimizers.Adam(hp.lr, clipnorm=1.0), loss)
-history = model.fit(LengthBatches(train_ids, hp.batch_size, run.seed), epochs=hp.epochs, verbose=0)
-print(f"trained {hp.epochs} epochs; training loss {history.history['loss'][0]:.3f} -> "
-      f"{history.history['loss'][-1]:.3f}")
+batches = LengthBatches(train_ids, hp.batch_size, run.seed)
+schedule = keras.optimizers.schedules.CosineDecay(hp.lr, hp.epochs * len(batches), alpha=0.03)
+model.compile(keras.optimizers.Adam(schedule, clipnorm=1.0), loss)
+model.fit(batches, epochs=hp.epochs, verbose=0)
 
+
+def gru_token_nll(sequences, batch_size=256):
+    """Mean negative log-likelihood per token (nats) under the GRU, end symbol included."""
+    total, count = 0.0, 0.0
+    for i in range(0, len(sequences), batch_size):
+        x, y, w = padded_pairs(sequences[i: i + batch_size])
+        logits = model.predict(x, verbose=0).astype("float64")
+        top = logits.max(-1, keepdims=True)
+        log_p = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+        total -= (np.take_along_axis(log_p, y[..., None], -1)[..., 0] * w).sum()
+        count += w.sum()
+    return float(total / count)
+
+
+nll_train, nll_gru = gru_token_nll(train_ids[: len(heldout_ids)]), gru_token_nll(heldout_ids)
+print(f"trained {hp.epochs} epochs; cross-entropy (nats per token): training {nll_train:.3f}, "
+      f"held-out {nll_gru:.3f}")
 
 # %% [markdown]
-# ## Writing molecules, many at a time
+# ## Writing molecules, many at once, and the temperature
 #
 # Sampling is batched: all the molecules of a run are written side by side, one token per step
-# for all of them, with the GRU state of each carried from step to step. We sample at
-# temperature 1, that is from the model's own probabilities, with no sharpening that would trade
-# variety for validity.
+# for every one of them, each with its own GRU state.
+#
+# The **temperature** $T$ reshapes the model's distribution before each draw: probabilities
+# become proportional to $p^{1/T}$. At $T = 1$ we sample the model as trained; below 1 the likely
+# tokens get likelier, so fewer slips (an unclosed ring, a stray bracket) but also less variety.
+# We write the main samples at $T$ = `temperature` (0.75) and show further down what other
+# temperatures give. Every string is saved as written, valid or not, in `generated.smi`.
 
 
 # %%
@@ -256,7 +290,7 @@ def sample_gru(n, max_len, rng, temperature=1.0):
     out = np.zeros((n, max_len), dtype="int32")
     done = np.zeros(n, dtype=bool)
     banned = np.zeros(len(vocab))
-    banned[[index[PAD], index[BOS]]] = -np.inf  # never targets, so never emitted
+    banned[[index[PAD], index[BOS]]] = -np.inf  # never targets in training, never written
     for t in range(max_len):
         h, state = gru(embed(tok[:, None]), initial_state=state)
         logits = keras.ops.convert_to_numpy(head(h[:, 0])).astype("float64") + banned
@@ -273,20 +307,21 @@ def save_smiles(samples, filename):
         f.write("".join(s + "\n" for s in samples))
 
 
-samples_gru = sample_gru(hp.n_samples, hp.max_tokens + 20, np.random.default_rng(run.seed + 1),
-                         hp.temperature)
+MAX_LEN = hp.max_tokens + 20  # room to run past the longest training molecule, then cut off
+samples_gru = sample_gru(hp.n_samples, MAX_LEN, np.random.default_rng(run.seed + 1), hp.temperature)
 save_smiles(samples_gru, "generated.smi")
-print("first samples, as written:", *samples_gru[:5], sep="\n  ")
+print("first samples, as written:", *samples_gru[:6], sep="\n  ")
 
 
 # %% [markdown]
 # ## A baseline in the same run: a character n-gram
 #
 # How much of this needs a neural network? The baseline predicts the next token from only the
-# previous few (an n-gram model), by counting in the same training molecules. When a context
-# was seen rarely or never, it falls back on shorter contexts (Witten-Bell interpolation). It
-# cannot count how many rings or branches are still open, unless they were opened within its
-# short window, and that should show in its validity.
+# previous few tokens (an n-gram model of order `ngram_order`, 7 here), by counting them in the
+# same training molecules. Where a context was seen rarely or never, it blends in the estimate
+# from shorter contexts (Witten-Bell interpolation). It is sampled in the same way, at the same
+# temperature. What it cannot do is remember a ring or a branch opened more than a few tokens
+# back, and that should show in its validity.
 
 
 # %%
@@ -318,8 +353,8 @@ class CharNgram:
             return self.cache[context]
         counts = self.counts.get(context)
         if not context:  # add-one smoothed unigram at the bottom of the backoff chain
-            base = (counts if counts is not None else 0) + self.allowed
-            p = base * self.allowed / (base * self.allowed).sum()
+            base = ((counts if counts is not None else 0) + 1.0) * self.allowed
+            p = base / base.sum()
         else:
             lower = self.distribution(context[1:])
             if counts is None:
@@ -330,13 +365,15 @@ class CharNgram:
         self.cache[context] = p
         return p
 
-    def sample(self, n, max_len, rng):
+    def sample(self, n, max_len, rng, temperature=1.0):
         histories = [[self.bos] * (self.order - 1) for _ in range(n)]
         out = np.zeros((n, max_len), dtype="int32")
         done = np.zeros(n, dtype=bool)
         for t in range(max_len):
             p = np.stack([self.distribution(h) for h in histories])
-            tok = np.where(done, 0, softmax_sample(np.log(np.maximum(p, 1e-300)), rng))
+            with np.errstate(divide="ignore"):
+                tok = softmax_sample(np.log(p), rng, temperature)
+            tok = np.where(done, 0, tok)
             out[:, t] = tok
             for h, k in zip(histories, tok):
                 h.append(int(k))
@@ -359,24 +396,15 @@ class CharNgram:
 
 ngram = CharNgram(hp.ngram_order, len(vocab), index[BOS], index[EOS],
                   banned=(index[PAD], index[BOS])).fit(train_ids)
-samples_ngram = [decode(row) for row in ngram.sample(hp.n_samples, hp.max_tokens + 20,
-                                                     np.random.default_rng(run.seed + 2))]
+
+
+def sample_ngram(n, rng, temperature):
+    return [decode(row) for row in ngram.sample(n, MAX_LEN, rng, temperature)]
+
+
+samples_ngram = sample_ngram(hp.n_samples, np.random.default_rng(run.seed + 2), hp.temperature)
 save_smiles(samples_ngram, "generated_ngram.smi")
-
-
-def gru_token_nll(sequences, batch_size=256):
-    total, count = 0.0, 0
-    for i in range(0, len(sequences), batch_size):
-        x, y, w = padded_pairs(sequences[i: i + batch_size])
-        logits = model.predict(x, verbose=0).astype("float64")
-        top = logits.max(-1, keepdims=True)
-        log_p = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
-        total -= (np.take_along_axis(log_p, y[..., None], -1)[..., 0] * w).sum()
-        count += w.sum()
-    return float(total / count)
-
-
-nll_gru, nll_ngram = gru_token_nll(heldout_ids), ngram.token_nll(heldout_ids)
+nll_ngram = ngram.token_nll(heldout_ids)
 print(f"held-out cross-entropy (nats per token): GRU {nll_gru:.3f}, "
       f"{hp.ngram_order}-gram {nll_ngram:.3f}")
 
@@ -384,22 +412,24 @@ print(f"held-out cross-entropy (nats per token): GRU {nll_gru:.3f}, "
 # ## Scoring generated molecules: the MOSES metrics
 #
 # We use the definitions of MOSES (Polykovskiy et al. 2020), a benchmark for molecule
-# generators, all computed by RDKit from the strings alone:
+# generators. RDKit computes all of them from the strings alone:
 #
 # - **validity**: the fraction of generated strings RDKit turns into a molecule;
 # - **uniqueness**: among the valid ones, the fraction of distinct canonical SMILES;
 # - **novelty**: among those distinct valid molecules, the fraction not in the training set;
-# - **internal diversity** (IntDiv1): one minus the mean Tanimoto similarity between pairs of
-#   those distinct molecules, using Morgan fingerprints (radius 2, 1,024 bits) of up to 1,000
-#   of them. 0 means all the same; values around 0.85 to 0.9 are typical of drug-like libraries.
+# - **internal diversity** (IntDiv1): one minus the mean Tanimoto similarity over pairs of
+#   those distinct molecules (at most `diversity_sample`, 1,000, drawn at random), using Morgan
+#   fingerprints of radius 2 and 1,024 bits. 0 means all alike; the training set itself sets
+#   the level to expect.
 #
-# No single number is enough: copying the training set scores perfect validity and uniqueness
-# and zero novelty; writing random valid atoms scores high novelty and nothing else.
+# No one number is enough on its own: copying the training set scores perfect validity and
+# uniqueness with zero novelty, and stringing random atoms together scores high novelty and
+# little else.
 
 
 # %%
 def valid_canonical(samples):
-    """Canonical SMILES of the valid samples, in order, duplicates kept."""
+    """Canonical SMILES of the valid samples, in order, repeats kept."""
     return [c for c in (canonical(s) for s in samples) if c is not None]
 
 
@@ -439,25 +469,28 @@ def moses_metrics(samples, training, max_molecules=1000, seed=0):
             "internal_diversity": internal_diversity(samples, max_molecules, seed)}
 
 
+def print_table(rows):
+    print(f"{'':30}{'validity':>10}{'unique':>10}{'novel':>10}{'IntDiv1':>10}")
+    for name, scores in rows.items():
+        print(f"{name:30}" + "".join(f"{scores[k]:10.3f}" for k in METRIC_NAMES))
+
+
 scores = {
     "GRU": moses_metrics(samples_gru, train_set, hp.diversity_sample, run.seed),
-    f"{hp.ngram_order}-gram baseline": moses_metrics(samples_ngram, train_set, hp.diversity_sample,
-                                                     run.seed),
+    "n-gram baseline": moses_metrics(samples_ngram, train_set, hp.diversity_sample, run.seed),
     "training set (reference)": {"validity": 1.0, "uniqueness": 1.0, "novelty": 0.0,
                                  "internal_diversity": internal_diversity(
                                      train, hp.diversity_sample, run.seed)},
 }
-print(f"{'':26}{'validity':>10}{'unique':>10}{'novel':>10}{'IntDiv1':>10}")
-for name, s in scores.items():
-    print(f"{name:26}" + "".join(f"{s[k]:10.3f}" for k in
-                                 ("validity", "uniqueness", "novelty", "internal_diversity")))
+print(f"{hp.n_samples} samples each at temperature {hp.temperature}:")
+print_table(scores)
 
 # %% [markdown]
 # ## What the GRU writes
 #
 # These are the first 20 distinct valid molecules of the run, in the order they were written,
-# not a selection of good-looking ones. Each carries its QED, and whether the same molecule
-# is in the training set.
+# not a hand-picked selection. Each is labelled with its QED, and flagged if the very same
+# molecule is in the training set.
 
 # %%
 unique_gru = list(dict.fromkeys(valid_canonical(samples_gru)))
@@ -465,12 +498,15 @@ props_gru = properties(unique_gru)
 
 
 def molecule_grid(smiles, qed, per_row=5):
-    legends = [f"QED {q:.2f}" + ("" if s not in train_set else " (in training set)")
+    legends = [f"QED {q:.2f}" + (" (in training set)" if s in train_set else "")
                for s, q in zip(smiles, qed)]
-    image = Draw.MolsToGridImage([Chem.MolFromSmiles(s) for s in smiles], molsPerRow=per_row,
-                                 subImgSize=(230, 190), legends=legends)
-    if not hasattr(image, "save"):  # RDKit's notebook hooks may hand back PNG bytes instead
-        image = Image.open(BytesIO(getattr(image, "data", image)))
+    if smiles:
+        image = Draw.MolsToGridImage([Chem.MolFromSmiles(s) for s in smiles], molsPerRow=per_row,
+                                     subImgSize=(230, 190), legends=legends)
+        if not hasattr(image, "save"):  # RDKit's notebook hooks may hand back PNG bytes instead
+            image = Image.open(BytesIO(getattr(image, "data", image)))
+    else:
+        image = Image.new("RGB", (460, 100), "white")
     # A white strip at the bottom keeps the quick-profile mark off the last row's legends.
     framed = Image.new("RGB", (image.width, image.height + 24), "white")
     framed.paste(image.convert("RGB"), (0, 0))
@@ -479,38 +515,75 @@ def molecule_grid(smiles, qed, per_row=5):
 
 run.save_image(molecule_grid(unique_gru[:20], props_gru["QED"][:20]), "molecules.png")
 run.show("molecules.png",
-         "A grid of 20 molecule drawings by RDKit, each labelled with its QED drug-likeness score; "
-         "most are ring systems joined by amide, ether or amine links, like the training compounds.",
-         "Molecules written by the GRU, unselected: plausible medicinal-chemistry shapes, mostly "
-         "not in its training set.")
+         "A grid of 20 molecule drawings by RDKit, each labelled with its QED drug-likeness "
+         "score: ring systems joined by amide, ether, amine or sulfonamide links, like the "
+         "training compounds.",
+         "Molecules written by the GRU, in the order they came, not hand-picked. The labels give "
+         "each one's drug-likeness (QED, 0 to 1) and flag any already in the training set.")
+
+# %% [markdown]
+# ## Temperature: correctness against variety
+#
+# The main samples were drawn at one temperature. Here the same trained GRU, and the n-gram
+# baseline, write at several: lower temperatures buy validity and pay in diversity and novelty,
+# higher ones the reverse. The n-gram model stays far below the GRU at every temperature: the
+# bookkeeping of rings and branches needs a memory longer than a few tokens.
+
+# %%
+sweep = {hp.temperature: (scores["GRU"], scores["n-gram baseline"]["validity"])}
+for i, temp in enumerate(hp.sweep_temperatures):
+    if temp not in sweep:
+        gru_samples = sample_gru(hp.sweep_samples, MAX_LEN, np.random.default_rng(run.seed + 10 + i), temp)
+        ngram_samples = sample_ngram(hp.sweep_samples, np.random.default_rng(run.seed + 20 + i), temp)
+        sweep[temp] = (moses_metrics(gru_samples, train_set, hp.diversity_sample, run.seed),
+                       validity(ngram_samples))
+temps = sorted(sweep)
+print_table({f"GRU at temperature {t}": sweep[t][0] for t in temps})
+print("n-gram validity: " + ", ".join(f"{sweep[t][1]:.3f} at {t}" for t in temps))
+
+fig, ax = plt.subplots(figsize=(8, 4))
+for key, style in zip(METRIC_NAMES, ("o-", "s-", "^-", "D-")):
+    ax.plot(temps, [sweep[t][0][key] for t in temps], style, label=f"GRU {key.replace('_', ' ')}")
+ax.plot(temps, [sweep[t][1] for t in temps], "o--", color="0.4", label="n-gram validity")
+ax.axvline(hp.temperature, color="0.8", lw=6, zorder=0, label="temperature used above")
+ax.set_xlabel("sampling temperature T")
+ax.set_ylabel("fraction")
+ax.set_ylim(0, 1.02)
+ax.set_title("What the sampling temperature trades (MOSES metrics)")
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+run.save_figure(fig, "temperature.png")
+run.show("temperature.png",
+         "Line chart of GRU validity, uniqueness, novelty and internal diversity, and n-gram "
+         "validity, against sampling temperature.",
+         "Validity falls as the temperature rises, while novelty and diversity rise; the n-gram "
+         "baseline is far less valid at every temperature.")
 
 # %% [markdown]
 # ## Steering towards drug-likeness
 #
 # A generator is useful to a chemist when it can be pushed towards molecules with a wanted
-# property. The simplest honest way: fine-tune the trained GRU for a few more epochs on only the
-# most drug-like quarter of its training molecules (the top 25% by QED), then sample again. The
-# model keeps its grammar of SMILES and shifts its taste. The price is that it now learns from
-# fewer molecules, so it tends to repeat itself and its training examples more: we measure that
-# too.
+# property. The simplest honest way: fine-tune the trained GRU for a few more epochs
+# (`steer_epochs`, 4) on only the most drug-like quarter of its training molecules (the top 25%
+# by QED), then sample again at the same temperature. The model keeps its grammar of SMILES and
+# shifts its taste. The price: it now learns from a quarter of the molecules, so it may repeat
+# itself and its training examples more, and it may forget part of what it knew; we measure both.
 
 # %%
 threshold = np.quantile(qed_train, 0.75)
 top_ids = [s for s, q in zip(train_ids, qed_train) if q >= threshold]
 model.compile(keras.optimizers.Adam(hp.steer_lr, clipnorm=1.0), loss)
 model.fit(LengthBatches(top_ids, hp.batch_size, run.seed + 3), epochs=hp.steer_epochs, verbose=0)
-samples_steered = sample_gru(hp.n_samples, hp.max_tokens + 20, np.random.default_rng(run.seed + 4),
+samples_steered = sample_gru(hp.n_samples, MAX_LEN, np.random.default_rng(run.seed + 4),
                              hp.temperature)
 save_smiles(samples_steered, "generated_steered.smi")
-scores["GRU, steered to QED"] = moses_metrics(samples_steered, train_set, hp.diversity_sample,
-                                              run.seed)
+scores["GRU steered to QED"] = moses_metrics(samples_steered, train_set, hp.diversity_sample,
+                                             run.seed)
 unique_steered = list(dict.fromkeys(valid_canonical(samples_steered)))
 props_steered = properties(unique_steered)
 print(f"fine-tuned {hp.steer_epochs} epochs on {len(top_ids)} molecules with QED >= {threshold:.2f}")
-print(f"mean QED: training {qed_train.mean():.3f}, GRU {props_gru['QED'].mean():.3f}, "
-      f"steered GRU {props_steered['QED'].mean():.3f}")
-s = scores["GRU, steered to QED"]
-print("steered: " + ", ".join(f"{k} {v:.3f}" for k, v in s.items()))
+print_table({k: scores[k] for k in ("GRU", "GRU steered to QED")})
+print(f"mean QED: training {qed_train.mean():.3f}, GRU {mean_or_zero(props_gru['QED']):.3f}, "
+      f"steered GRU {mean_or_zero(props_steered['QED']):.3f}")
 
 run.save_image(molecule_grid(unique_steered[:10], props_steered["QED"][:10]), "molecules_steered.png")
 run.show("molecules_steered.png",
@@ -520,12 +593,17 @@ run.show("molecules_steered.png",
 # %% [markdown]
 # ## Do the generated molecules look like the training ones?
 #
-# Validity says nothing about whether the molecules resemble the training set. Below, each panel
-# compares the distribution of one property across the training molecules (grey), the GRU's
-# distinct valid molecules (blue) and those of the steered GRU (orange). To put a number on the
-# match we also compute the Wasserstein-1 distance between each generator's property values and
-# those of the held-out molecules; the distance between training and held-out molecules, two
-# samples of the same library, is the floor to compare with.
+# Validity says nothing about whether the molecules resemble the training set. Each panel below
+# compares the distribution of one property over the training molecules (grey), the GRU's
+# distinct valid molecules (blue) and the steered GRU's (orange). Watch molecular weight: every
+# extra token is one more chance to slip, so short strings are more often valid, and sampling
+# below temperature 1 favours the commonest, simplest patterns; both pull the generated
+# molecules towards the light end.
+#
+# To put a number on the match we compute the Wasserstein-1 distance (the average shift needed
+# to move one distribution onto the other, in the property's own units) between each
+# generator's molecules and the held-out ones. The distance between training and held-out
+# molecules, two samples of the same library, is the floor.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -547,46 +625,58 @@ fig.suptitle("Distinct valid generated molecules vs training molecules (count an
              y=1.02)
 run.save_figure(fig, "properties.png")
 run.show("properties.png",
-         "Three histograms (QED, molecular weight, Crippen logP) comparing training molecules with "
-         "molecules from the GRU and from the QED-steered GRU.",
-         "The GRU's molecules track the training distributions; after steering, the QED histogram "
-         "moves right while weight and logP shift to fit the drug-like quarter.")
+         "Three histograms (QED, molecular weight, Crippen logP) comparing training molecules "
+         "with molecules from the GRU and from the QED-steered GRU.",
+         "The GRU's molecules roughly follow the training distributions but run lighter; after "
+         "steering, the QED histogram moves right.")
 
 unique_ngram = list(dict.fromkeys(valid_canonical(samples_ngram)))
-props_ngram = properties(unique_ngram) if unique_ngram else None
+props_ngram = properties(unique_ngram)
 w1 = {}
 for key, short in zip(props_train, ("qed", "weight", "logp")):
-    w1[f"w1_{short}_gru"] = wasserstein_distance(props_gru[key], props_heldout[key])
-    w1[f"w1_{short}_ngram"] = (wasserstein_distance(props_ngram[key], props_heldout[key])
-                               if props_ngram else float(props_heldout[key].std()))
-    w1[f"w1_{short}_train_floor"] = wasserstein_distance(props_train[key], props_heldout[key])
-print("Wasserstein-1 to held-out molecules (GRU / n-gram / training floor):")
+    for name, values in (("gru", props_gru), ("ngram", props_ngram), ("steered", props_steered),
+                         ("train_floor", props_train)):
+        w1[f"w1_{short}_{name}"] = (wasserstein_distance(values[key], props_heldout[key])
+                                    if len(values[key]) else float(np.ptp(props_heldout[key])))  # none valid: worst case
+print("Wasserstein-1 distance to held-out molecules:")
+print(f"  {'':8}{'GRU':>9}{'n-gram':>9}{'steered':>9}{'floor':>9}")
 for short in ("qed", "weight", "logp"):
-    print(f"  {short:7}" + " / ".join(f"{w1[f'w1_{short}_{m}']:.3f}" for m in ("gru", "ngram", "train_floor")))
+    print(f"  {short:8}" + "".join(f"{w1[f'w1_{short}_{m}']:9.3f}"
+                                   for m in ("gru", "ngram", "steered", "train_floor")))
 
 # %% [markdown]
 # ## Metrics
 #
-# MOSES metrics for the GRU, the n-gram baseline and the steered GRU (suffixes `_ngram` and
-# `_steered`), all computed by RDKit from the saved `.smi` files' strings; held-out
-# cross-entropy in nats per token on the held-out tenth; mean QED of distinct valid molecules.
+# MOSES metrics for the GRU, the n-gram baseline (suffix `_ngram`) and the steered GRU
+# (`_steered`) at the main temperature, and for the GRU at each temperature of the sweep
+# (`_t` and the temperature in hundredths); cross-entropy in nats per token on the held-out
+# molecules; mean QED of distinct valid molecules (`mean_qed_top_quartile` is the mean over the
+# fine-tuning set); Wasserstein-1 distances of properties to the held-out molecules.
 
 # %%
-metric_names = {"GRU": "", f"{hp.ngram_order}-gram baseline": "_ngram", "GRU, steered to QED": "_steered"}
-metrics = {"n_train": len(train), "n_heldout": len(heldout), "n_samples": hp.n_samples}
-for name, suffix in metric_names.items():
+metrics = {"n_train": len(train), "n_heldout": len(heldout), "n_samples": hp.n_samples,
+           "temperature": hp.temperature}
+for name, suffix in (("GRU", ""), ("n-gram baseline", "_ngram"), ("GRU steered to QED", "_steered")):
     for key, value in scores[name].items():
         metrics[key + suffix] = value
+for t in temps:
+    tag = f"_t{round(t * 100)}"
+    metrics["validity" + tag] = sweep[t][0]["validity"]
+    metrics["internal_diversity" + tag] = sweep[t][0]["internal_diversity"]
+    metrics["validity_ngram" + tag] = sweep[t][1]
 metrics.update({
     "internal_diversity_train": scores["training set (reference)"]["internal_diversity"],
+    "nll_per_token_train": nll_train,
     "heldout_nll_per_token": nll_gru,
     "heldout_nll_per_token_ngram": nll_ngram,
     "mean_qed_train": qed_train.mean(),
     "mean_qed_top_quartile": qed_train[qed_train >= threshold].mean(),
-    "mean_qed_base": props_gru["QED"].mean(),
-    "mean_qed_ngram": props_ngram["QED"].mean() if props_ngram else 0.0,
-    "mean_qed_steered": props_steered["QED"].mean(),
-    "qed_shift_steered": props_steered["QED"].mean() - props_gru["QED"].mean(),
+    "mean_qed_base": mean_or_zero(props_gru["QED"]),
+    "mean_qed_ngram": mean_or_zero(props_ngram["QED"]),
+    "mean_qed_steered": mean_or_zero(props_steered["QED"]),
+    "qed_shift_steered": mean_or_zero(props_steered["QED"]) - mean_or_zero(props_gru["QED"]),
+    "mean_weight_train": props_train["molecular weight (Da)"].mean(),
+    "mean_weight_base": mean_or_zero(props_gru["molecular weight (Da)"]),
     **w1,
 })
 run.save_metrics(metrics)

@@ -29,10 +29,10 @@ from _shared import start
 
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
 PROFILES = {
-    "quick": dict(max_chorales=40, window_steps=32, width=128, embed=48, learning_rate=1e-2,
+    "quick": dict(max_chorales=40, window_steps=16, width=128, embed=48, learning_rate=1e-2,
                   epochs=4, batch_size=32, n_pieces=8, temperature=1.0),
     "default": dict(max_chorales=None, window_steps=64, width=256, embed=64, learning_rate=4e-3,
-                    epochs=12, batch_size=32, n_pieces=32, temperature=1.0),
+                    epochs=16, batch_size=32, n_pieces=32, temperature=1.0),
 }
 run = start(PROFILES)
 hp = run.hp
@@ -44,7 +44,7 @@ PITCH_LO = 36                   # C2: lowest MIDI pitch kept
 PITCH_HI = 84                   # C6: highest MIDI pitch kept
 VOICES = ("soprano", "alto", "tenor", "bass")
 REST = 0                        # token ids; every pitch then takes two: struck and held
-BOS = 1                         # the 'beginning of piece' step before the first notes
+BOS = 1                         # 'beginning of piece': the input before the first note
 VOCAB = 2 + 2 * (PITCH_HI - PITCH_LO + 1)
 CACHE_FORMAT = 1
 HELDOUT_SHARE = 0.15
@@ -203,13 +203,14 @@ def decode(tokens):
 
 
 def sequence(chorale):
-    """Inputs and targets for one chorale: a BOS step, then its tokens voice by voice. The
-    conditioning (voice, position in bar) is that of the token to predict."""
-    tokens = np.vstack([np.full((1, 4), BOS), encode(chorale["pitch"], chorale["struck"])]).ravel()
-    steps = len(tokens) // 4
+    """Inputs, conditioning and targets for one chorale. The targets are its tokens step by
+    step, soprano to bass; the input at each position is the token before (BOS at the start);
+    the conditioning is the voice and bar position of the token to predict."""
+    targets = encode(chorale["pitch"], chorale["struck"]).ravel()
+    steps = len(targets) // 4
     voice = np.tile(np.arange(4), steps)
-    phase = np.repeat((chorale["phase"] - 1 + np.arange(steps)) % STEPS_PER_BAR, 4)
-    return tokens[:-1], voice[1:], phase[1:], tokens[1:]
+    phase = np.repeat((chorale["phase"] + np.arange(steps)) % STEPS_PER_BAR, 4)
+    return np.concatenate([[BOS], targets[:-1]]), voice, phase, targets
 
 
 def windows(seqs, length, stride):
@@ -309,10 +310,11 @@ print(f"trained {model.count_params():,} parameters for {hp.epochs} epochs in "
 # last, but each voice ignores the other three and the bar lines.
 
 # %%
-def fit_markov(voice_sequences, alpha):
+def fit_markov(sequences, alpha):
     """Row-normalised transition matrix from counts of token pairs plus alpha."""
     counts = np.full((VOCAB, VOCAB), alpha)
-    for seq in voice_sequences:
+    counts[:, BOS] = 0.0  # BOS only ever starts a piece
+    for seq in sequences:
         np.add.at(counts, (seq[:-1], seq[1:]), 1)
     return counts / counts.sum(1, keepdims=True)
 
@@ -347,7 +349,7 @@ run.show("training.png", "Line chart of next-token cross-entropy against trainin
 # %% [markdown]
 # ## Composing
 #
-# To write a piece we start from the BOS step and sample one token at a time from the
+# To write a piece we start from the BOS token and sample one token at a time from the
 # network's predicted probabilities, feeding each choice back in. Each piece begins at a bar
 # position drawn from where the training chorales begin (most start on an upbeat). The Markov
 # chains compose their pieces the same way, each voice on its own.

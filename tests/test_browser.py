@@ -13,20 +13,25 @@ instead of building the quick site first.
 
 from __future__ import annotations
 
+import gzip
 import html
 import importlib.resources
+import io
 import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 pytestmark = pytest.mark.browser
 
@@ -88,9 +93,49 @@ def site_dir(request) -> Path:
     return site
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _StaticHandler(SimpleHTTPRequestHandler):
+    """Serves the site as a static host does: text gzipped when the browser accepts it (so the
+    page weight is what a visitor downloads), byte ranges for media (so audio loads only what
+    its `preload` asks for), and no request log."""
+
+    COMPRESSED = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt"}
+    _gzip_cache: dict = {}
+
     def log_message(self, format, *args):   # noqa: A002 - the base class's signature
         pass
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and urlparse(self.path).path.endswith("/"):
+            path = path / "index.html"
+        if not path.is_file():
+            return super().send_head()   # redirects folders without '/', answers 404
+        data, headers, status = path.read_bytes(), {}, 200
+        if path.suffix in self.COMPRESSED and "gzip" in self.headers.get("Accept-Encoding", ""):
+            key = (path, path.stat().st_mtime_ns)
+            if key not in self._gzip_cache:
+                self._gzip_cache[key] = gzip.compress(data, compresslevel=6)
+            data = self._gzip_cache[key]
+            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        else:
+            headers = {"Accept-Ranges": "bytes"}
+            wanted = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", "").strip())
+            if wanted and (wanted[1] or wanted[2]):
+                size = len(data)
+                start = int(wanted[1]) if wanted[1] else max(0, size - int(wanted[2]))
+                end = min(int(wanted[2]), size - 1) if wanted[1] and wanted[2] else size - 1
+                if start > end:
+                    self.send_error(416)
+                    return None
+                data, status = data[start:end + 1], 206
+                headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        self.send_response(status)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        return io.BytesIO(data)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -102,7 +147,7 @@ class _QuietServer(ThreadingHTTPServer):
 
 @pytest.fixture(scope="session")
 def base_url(site_dir):
-    server = _QuietServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(site_dir)))
+    server = _QuietServer(("127.0.0.1", 0), partial(_StaticHandler, directory=str(site_dir)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -115,8 +160,6 @@ def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium "
                     "(apt-get install chromium chromium-driver)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=CHROMIUM_ARGS)
@@ -156,49 +199,64 @@ class Recorder:
     """What a page did on the network and in its console while it was open."""
 
     origin: str
+    name_pages: bool = False   # add the page's path to each message (tests that move around)
     errors: list[str] = field(default_factory=list)    # console errors, exceptions, failures
     foreign: list[str] = field(default_factory=list)   # requests to another host
     responses: list = field(default_factory=list)
 
     def attach(self, page):
+        self.page = page
         page.on("console", self._console)
-        page.on("pageerror", lambda error: self.errors.append(f"uncaught exception: {error}"))
+        page.on("pageerror", lambda error: self._note(f"uncaught exception: {error}"))
         page.on("request", self._request)
-        page.on("requestfailed", lambda request: self.errors.append(
-            f"request failed: {request.url} ({request.failure})"))
+        page.on("requestfailed", self._failed)
         page.on("response", self._response)
+
+    def _note(self, message: str):
+        if self.name_pages:
+            message = f"on {urlparse(self.page.url).path}: {message}"
+        self.errors.append(message)
+
+    def _failed(self, request):
+        # Named exception: Chromium cancels a media download itself once it holds what the
+        # element's `preload` asks for, or when the page is left. A missing or broken media
+        # file still fails, through its HTTP status here and the fetch in MEDIA.
+        if request.resource_type == "media" and request.failure == "net::ERR_ABORTED":
+            return
+        self._note(f"request failed: {request.url} ({request.failure})")
 
     def _console(self, message):
         if message.type == "error":
             where = message.location or {}
-            self.errors.append(f"console error: {message.text} "
-                               f"(at {where.get('url', '?')}:{where.get('lineNumber', '?')})")
+            self._note(f"console error: {message.text} "
+                       f"(at {where.get('url', '?')}:{where.get('lineNumber', '?')})")
 
     def _request(self, request):
         parsed = urlparse(request.url)
         if parsed.scheme in ("http", "https", "ws", "wss", "ftp") and \
                 f"{parsed.scheme}://{parsed.netloc}" != self.origin:
             self.foreign.append(request.url)
+            if self.name_pages:
+                self._note(f"request to another host: {request.url}")
 
     def _response(self, response):
         self.responses.append(response)
         if response.status >= 400:
-            self.errors.append(f"HTTP {response.status} for {response.url}")
+            self._note(f"HTTP {response.status} for {response.url}")
 
     def bytes_received(self) -> tuple[int, list[tuple[int, str]]]:
-        """Total body bytes of the responses so far, and the per-URL sizes (each URL once)."""
+        """Body bytes received so far as transferred (gzipped text counts compressed), in total
+        and per URL (each URL once, its largest response), largest first."""
         sizes: dict[str, int] = {}
         for response in self.responses:
-            if response.url in sizes or not response.url.startswith(("http:", "https:")):
+            if not response.url.startswith(("http:", "https:")):
                 continue
             try:
                 size = response.request.sizes()["responseBodySize"]
-            except Exception:   # an aborted request (media) has no final sizes
-                size = 0
-            if size <= 0:
+            except Exception:   # a request still running or cancelled has no final sizes
                 size = int(response.headers.get("content-length", 0) or 0)
-            sizes[response.url] = size
-        ranked = sorted(((s, u) for u, s in sizes.items()), reverse=True)
+            sizes[response.url] = max(size, sizes.get(response.url, 0))
+        ranked = sorted(((size, url) for url, size in sizes.items()), reverse=True)
         return sum(sizes.values()), ranked
 
 
@@ -333,30 +391,47 @@ def switch_palette(page, scheme: str):
     settle(page)
 
 
-def run_axe(page, axe_source: str, options: dict) -> list[dict]:
+AXE_LIGHT = {"resultTypes": ["violations"]}
+AXE_DARK = {"runOnly": {"type": "rule", "values": ["color-contrast"]}, "resultTypes": ["violations"]}
+
+
+def start_axe(page, axe_source: str, options: dict):
+    """Start an audit in the page and return at once: pages audit in parallel (each has its
+    own renderer process) while this process drives the others."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(content=axe_source)
-    return page.evaluate(AXE_RUN, options)
+    page.evaluate("options => { window.__audit = null; (" + AXE_RUN + ")(options).then("
+                  "v => { window.__audit = {violations: v}; },"
+                  "e => { window.__audit = {error: String(e)}; }); }", options)
 
 
-def new_page(browser, base_url: str, viewport: dict):
+def axe_results(page, started: float, timeout: float = 300):
+    """None while the audit runs, then its violations."""
+    if not page.evaluate("() => window.__audit !== null"):
+        assert time.monotonic() - started < timeout, "the axe audit did not finish"
+        return None
+    audit = page.evaluate("() => window.__audit")
+    assert "error" not in audit, f"axe failed: {audit['error']}"
+    return audit["violations"]
+
+
+def new_page(browser, base_url: str, viewport: dict, name_pages: bool = True):
     context = browser.new_context(viewport=viewport, color_scheme="light",
                                   service_workers="block")
     page = context.new_page()
-    recorder = Recorder(origin=base_url.rstrip("/"))
+    recorder = Recorder(origin=base_url.rstrip("/"), name_pages=name_pages)
     recorder.attach(page)
     return context, page, recorder
 
 
-def visit(browser, base_url: str, path: str, axe_source: str) -> Visit:
-    result = Visit(path)
+def visit(browser, base_url: str, path: str, axe_source: str, result: Visit):
+    """The checks of one page, as a generator that yields while an audit runs in the page."""
     url = page_url(base_url, path)
     name = shot_name(path)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    # Desktop, light palette, then dark.
-    context, page, recorder = new_page(browser, base_url, DESKTOP)
+    context, page, recorder = new_page(browser, base_url, DESKTOP, name_pages=False)
     try:
+        # Desktop, light palette: load, scroll to the bottom, every image loaded.
         page.goto(url, wait_until="load")
         page.evaluate(SCROLL_THROUGH)
         result.images = page.evaluate(IMAGES)
@@ -368,38 +443,69 @@ def visit(browser, base_url: str, path: str, axe_source: str) -> Visit:
         shot = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(shot), full_page=True)
         result.screenshots.append(shot)
-        result.axe_light = run_axe(page, axe_source, {"resultTypes": ["violations"]})
+        started = time.monotonic()
+        start_axe(page, axe_source, AXE_LIGHT)
+
+        # Meanwhile, at phone width: nothing may scroll sideways.
+        phone, small, phone_recorder = new_page(browser, base_url, MOBILE, name_pages=False)
+        try:
+            small.goto(url, wait_until="load")
+            small.evaluate(SCROLL_THROUGH)
+            small.wait_for_load_state("networkidle")
+            small.evaluate("() => window.scrollTo(0, 0)")
+            result.overflow = small.evaluate(OVERFLOW)
+            shot = SCREENSHOTS / f"{name}.mobile.png"
+            small.screenshot(path=str(shot), full_page=True)
+            result.screenshots.append(shot)
+        finally:
+            phone.close()
+        result.errors += [f"[375px] {e}" for e in phone_recorder.errors]
+        result.foreign += phone_recorder.foreign
+
+        while (violations := axe_results(page, started)) is None:
+            yield
+        result.axe_light = violations
+
+        # Dark palette: colour contrast again.
         switch_palette(page, "slate")
-        result.axe_dark = run_axe(page, axe_source, {
-            "runOnly": {"type": "rule", "values": ["color-contrast"]},
-            "resultTypes": ["violations"]})
+        started = time.monotonic()
+        start_axe(page, axe_source, AXE_DARK)
+        while (violations := axe_results(page, started)) is None:
+            yield
+        result.axe_dark = violations
     finally:
         context.close()
     result.errors += [f"[desktop] {e}" for e in recorder.errors]
     result.foreign += recorder.foreign
 
-    # Phone width: nothing may scroll sideways.
-    context, page, recorder = new_page(browser, base_url, MOBILE)
-    try:
-        page.goto(url, wait_until="load")
-        page.evaluate(SCROLL_THROUGH)
-        page.wait_for_load_state("networkidle")
-        page.evaluate("() => window.scrollTo(0, 0)")
-        result.overflow = page.evaluate(OVERFLOW)
-        shot = SCREENSHOTS / f"{name}.mobile.png"
-        page.screenshot(path=str(shot), full_page=True)
-        result.screenshots.append(shot)
-    finally:
-        context.close()
-    result.errors += [f"[375px] {e}" for e in recorder.errors]
-    result.foreign += recorder.foreign
-    return result
+
+PARALLEL_PAGES = 2   # pages whose audits run at once (the renderers share the machine's cores)
 
 
 @pytest.fixture(scope="session")
 def visits(site_dir, base_url, browser, axe_source) -> dict[str, Visit]:
-    """Every page of the site, visited once at each width (the slow part, shared by the tests)."""
-    return {path: visit(browser, base_url, path, axe_source) for path in site_pages(site_dir)}
+    """Every page of the site, visited at both widths (the slow part, shared by the tests)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):   # no stale pictures of pages that are gone
+        old.unlink()
+    results = {path: Visit(path) for path in site_pages(site_dir)}
+    waiting = list(results)
+    running: dict = {}
+    while waiting or running:
+        while waiting and len(running) < PARALLEL_PAGES:
+            path = waiting.pop(0)
+            running[path] = visit(browser, base_url, path, axe_source, results[path])
+        for path, steps in list(running.items()):
+            try:
+                next(steps)
+            except StopIteration:
+                del running[path]
+            except Exception as error:
+                for other in running.values():
+                    other.close()   # closes their browser contexts
+                raise RuntimeError(f"visiting {path} failed: {error}") from error
+        time.sleep(0.05)
+    return results
 
 
 def report(problems: list[str], what: str) -> str:
@@ -463,8 +569,9 @@ def test_headings_in_order_with_one_h1(visits):
         previous = 0
         for h in v.headings:
             if h["level"] > previous + 1:
-                problems.append(f"{path}: h{h['level']} '{h['text']}' (#{h['id']}) follows "
-                                f"h{previous}, skipping a level")
+                where = f" (#{h['id']})" if h["id"] else ""
+                problems.append(f"{path}: h{h['level']} '{h['text']}'{where} follows "
+                                f"h{previous or ' nothing'}, skipping a level")
             previous = h["level"]
     assert not problems, report(problems, "heading problems")
 
@@ -495,10 +602,16 @@ def test_colour_contrast_dark_palette(visits):
 
 
 def test_page_weight_within_budget(visits):
-    heaviest = max(visits.values(), key=lambda v: v.weight)
-    print(f"heaviest page: {heaviest.path}, {heaviest.weight / MB:.2f} MB")
+    ranked = sorted(visits.items(), key=lambda item: -item[1].weight)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"# Bytes each page loads in the browser (budget {PAGE_BUDGET / MB} MB), heaviest "
+             "first, with its largest responses", ""]
+    for path, v in ranked:
+        lines.append(f"{v.weight / MB:6.2f} MB  {path}")
+        lines += [f"           {s / MB:6.3f} MB  {urlparse(u).path}" for s, u in v.heaviest[:5]]
+    (ARTIFACTS / "page-weights.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     problems = []
-    for path, v in sorted(visits.items(), key=lambda item: -item[1].weight):
+    for path, v in ranked:
         if v.weight > PAGE_BUDGET:
             top = ", ".join(f"{urlparse(u).path} {s / MB:.2f} MB" for s, u in v.heaviest[:4])
             problems.append(f"{path}: {v.weight / MB:.2f} MB loaded, over {PAGE_BUDGET / MB} MB "
@@ -550,17 +663,19 @@ def test_search_finds_a_demo_notebook_by_a_word_from_its_text(site_dir, base_url
         query = page.locator("input.md-search__input")
         page.keyboard.press("/")   # the theme's shortcut for the search box
         if not query.evaluate("el => el === document.activeElement"):
-            page.locator("label.md-header__button[for=__search]").click()
+            query.click()
         page.keyboard.type(word, delay=20)   # the theme searches on key presses
         target = base_url + location
         try:
             page.wait_for_function(
                 """target => [...document.querySelectorAll("a.md-search-result__link")]
                      .some(a => a.href.startsWith(target))""", arg=target, timeout=15000)
-        except Exception:
+        except PlaywrightTimeout:
             found = page.eval_on_selector_all("a.md-search-result__link", "as => as.map(a => a.href)")
             pytest.fail(f"searching index.html for '{word}' gave no link to {location}; "
                         f"results: {found}")
+        page.locator(f'a.md-search-result__link[href*="{location}"]').first.click()
+        page.wait_for_url(target + "**", timeout=10000)
     finally:
         context.close()
     assert not recorder.errors, report(recorder.errors, "errors while searching")

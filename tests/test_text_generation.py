@@ -72,7 +72,8 @@ def test_higher_order_ngram_helps_on_structured_text():
 def test_heldout_chunks_score_each_character_once_with_context():
     ids = np.arange(1, 101, dtype="int32")
     x, y, mask = tg.heldout_chunks(ids, start=60, n_chunks=3, warm=5)
-    assert sorted(y[mask].tolist()) == list(range(61, 101))
+    # In order, so the scored probabilities line up with the held-out text.
+    assert y[mask].tolist() == list(range(61, 101))
     # Inputs are the targets shifted by one: each target is predicted from what precedes it.
     assert np.all(y[y > 0] - x[y > 0] == 1)
     # Every row starts `warm` characters before its first scored one.
@@ -115,6 +116,16 @@ def test_copied_share():
 def test_layout_wraps_and_breaks_lines():
     places = tg.layout("abcde\nfg", width=3)
     assert places == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 0), (2, 1)]
+    # A word that would overflow moves to the next line whole.
+    assert tg.layout("ab cd", width=4) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)]
+    # A space at the edge does not start the next line.
+    assert tg.layout("abc def", width=3)[3:5] == [(0, 3), (1, 0)]
+
+
+def test_word_position_masks():
+    start, inside = tg.word_position_masks("an x_y 2b (cd)")
+    assert "".join(c for c, m in zip("an x_y 2b (cd)", start) if m) == "axc"
+    assert "".join(c for c, m in zip("an x_y 2b (cd)", inside) if m) == "nybd"
 
 
 def check_outputs(out: Path):
