@@ -32,12 +32,12 @@ from _shared import start
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
 PROFILES = {
     "quick": dict(max_molecules=1500, max_tokens=60, min_token_count=20, heldout=0.1,
-                  embed=32, units=64, epochs=3, batch_size=64, lr=3e-3,
+                  embed=32, layers=(64,), epochs=3, batch_size=64, lr=3e-3,
                   steer_epochs=1, steer_lr=1e-3, ngram_order=5, temperature=0.75,
                   n_samples=200, sweep_temperatures=(0.5, 1.0), sweep_samples=100,
                   diversity_sample=200),
     "default": dict(max_molecules=10_000, max_tokens=60, min_token_count=20, heldout=0.1,
-                    embed=32, units=256, epochs=12, batch_size=64, lr=3e-3,
+                    embed=32, layers=(192, 192), epochs=12, batch_size=64, lr=3e-3,
                     steer_epochs=4, steer_lr=1e-3, ngram_order=7, temperature=0.75,
                     n_samples=2000, sweep_temperatures=(0.5, 1.0, 1.25), sweep_samples=1000,
                     diversity_sample=1000),
@@ -185,9 +185,9 @@ print("training molecules: " + ", ".join(f"mean {k} {v.mean():.2f}" for k, v in 
 # ## The model: a GRU that predicts the next token
 #
 # The generator reads a SMILES one token at a time and after each one outputs a probability for
-# every possible next token. It is a token embedding, one GRU layer (a recurrent layer whose
-# state carries what has been written so far: which rings and branches are still open, which
-# atoms came last) and a softmax over the tokens. Training maximises the probability of each
+# every possible next token. It is a token embedding, two stacked GRU layers (recurrent layers
+# whose state carries what has been written so far: which rings and branches are still open,
+# which atoms came last) and a softmax over the tokens. Training maximises the probability of each
 # true next token in the training molecules. To write a molecule, we start from the start
 # symbol, draw a token from the predicted distribution, feed it back in, and stop at the end
 # symbol.
@@ -232,10 +232,12 @@ def padded_pairs(sequences):
 
 
 embed = keras.layers.Embedding(len(vocab), hp.embed)
-gru = keras.layers.GRU(hp.units, return_sequences=True, return_state=True)
+grus = [keras.layers.GRU(units, return_sequences=True, return_state=True) for units in hp.layers]
 head = keras.layers.Dense(len(vocab))
 tokens_in = keras.Input((None,), dtype="int32")
-hidden, _ = gru(embed(tokens_in))
+hidden = embed(tokens_in)
+for gru in grus:
+    hidden, _ = gru(hidden)
 model = keras.Model(tokens_in, head(hidden))
 loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 batches = LengthBatches(train_ids, hp.batch_size, run.seed)
@@ -285,14 +287,16 @@ def softmax_sample(logits, rng, temperature=1.0):
 
 
 def sample_gru(n, max_len, rng, temperature=1.0):
-    state = keras.ops.zeros((n, hp.units))
+    states = [keras.ops.zeros((n, units)) for units in hp.layers]
     tok = np.full(n, index[BOS], dtype="int32")
     out = np.zeros((n, max_len), dtype="int32")
     done = np.zeros(n, dtype=bool)
     banned = np.zeros(len(vocab))
     banned[[index[PAD], index[BOS]]] = -np.inf  # never targets in training, never written
     for t in range(max_len):
-        h, state = gru(embed(tok[:, None]), initial_state=state)
+        h = embed(tok[:, None])
+        for i, gru in enumerate(grus):
+            h, states[i] = gru(h, initial_state=states[i])
         logits = keras.ops.convert_to_numpy(head(h[:, 0])).astype("float64") + banned
         tok = np.where(done, index[PAD], softmax_sample(logits, rng, temperature)).astype("int32")
         out[:, t] = tok

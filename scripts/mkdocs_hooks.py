@@ -30,8 +30,8 @@ PLACEHOLDER = re.compile(r"(\\?)\{\{\s*(metrics\.(\w+)\.(\w+)(?:\s*\|\s*([^}\s]+
 REFERENCE = re.compile(r'\b(?:src|href)="([^"#?]+)')
 REMOTE_SCRIPT = re.compile(r"<script\b[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*</script>",
                            re.DOTALL | re.IGNORECASE)
-PROTECTED = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>|<style\b.*?</style>)",
-                       re.DOTALL | re.IGNORECASE)
+# Math is only looked for in text: never in code, scripts, styles, or inside a tag's attributes.
+PROTECTED = re.compile(r"(<(pre|code|script|style|textarea)\b.*?</\2>|<[^>]*>)", re.DOTALL | re.IGNORECASE)
 MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<![\\$\w])\$(?!\s)([^$\n]+?)(?<!\s)\$(?![\w$])|\\\((.+?)\\\)",
                   re.DOTALL)
 
@@ -140,10 +140,15 @@ def _render_math(html: str) -> str:
         block_tex = match.group(1) or match.group(2)
         tex = block_tex or match.group(3) or match.group(4)
         tex = tex.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-        return tex_to_mathml(tex.strip(), display="block" if block_tex else "inline")
+        try:
+            return tex_to_mathml(tex.strip(), display="block" if block_tex else "inline")
+        except Exception:  # two dollar signs in prose that were never math: leave the text alone
+            return match.group(0)
 
+    # split() with two groups yields text, whole protected match, inner tag name, text, ...
     parts = PROTECTED.split(html)
-    return "".join(p if i % 2 else MATH.sub(mathml, p) for i, p in enumerate(parts))
+    return "".join(MATH.sub(mathml, p) if i % 3 == 0 else p
+                   for i, p in enumerate(parts) if i % 3 != 2)
 
 
 def on_page_content(html, page, config, files):
