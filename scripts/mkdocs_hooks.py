@@ -155,10 +155,15 @@ def on_page_content(html, page, config, files):
     docs = Path(config["docs_dir"])
     html = REMOTE_SCRIPT.sub("", html)
     base = posixpath.dirname(page.url.rstrip("/")) if not page.url.endswith("/") else page.url
+    src_dir = posixpath.dirname(page.file.src_uri)
     for ref in REFERENCE.findall(html):
         if re.match(r"^[a-z]+:|^//", ref) or "." not in posixpath.basename(ref):
             continue
-        target = posixpath.normpath(posixpath.join(base, ref))
-        if target.startswith("generated/") and not (docs / target).exists():
-            raise _missing(target, page.file.src_uri, target.split("/")[1])
+        # mkdocs rewrites Markdown links to files that exist relative to the page's URL, and
+        # leaves links to missing files as written, relative to the Markdown file.
+        targets = {posixpath.normpath(posixpath.join(base, ref)),
+                   posixpath.normpath(posixpath.join(src_dir, ref))}
+        generated = [t for t in targets if t.startswith("generated/")]
+        if generated and not any((docs / t).exists() for t in generated):
+            raise _missing(generated[0], page.file.src_uri, generated[0].split("/")[1])
     return _render_math(html)

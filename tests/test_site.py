@@ -45,7 +45,8 @@ class References(HTMLParser):
 
 
 def pages(site: Path):
-    return sorted(site.rglob("*.html"))
+    """Every page; 404.html is left out: hosts serve it at any depth, so it links from the root."""
+    return sorted(p for p in site.rglob("*.html") if p.relative_to(site) != Path("404.html"))
 
 
 def parse(page: Path) -> References:
