@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import io
 import json
 import math
 import os
@@ -60,15 +61,23 @@ class Run:
             fig.text(0.995, 0.005, QUICK_MARK, ha="right", va="bottom", fontsize=8,
                      color="white", weight="bold",
                      bbox=dict(facecolor="#c62828", edgecolor="none", pad=2))
-        path = self.path(filename)
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
         plt.close(fig)
-        _check_size(path)
-        return path
+        from PIL import Image
+
+        return self._save_png(Image.open(buffer), filename)
 
     def save_image(self, image, filename: str) -> Path:
         """Save a PIL image or a uint8 array (marked in the quick profile)."""
         image = _mark(_to_pil(image)) if self.quick else _to_pil(image)
+        return self._save_png(image, filename)
+
+    def _save_png(self, image, filename: str) -> Path:
+        # A 256-colour palette makes figures two to three times lighter with no visible loss,
+        # which keeps pages with many figures within their weight budget.
+        if image.mode in ("RGB", "RGBA"):
+            image = image.convert("RGB").quantize(256)
         path = self.path(filename)
         image.save(path, optimize=True)
         _check_size(path)
@@ -115,7 +124,7 @@ class Run:
         src = f"../{filename}"
         alt_text = html.escape(alt, quote=True)
         if filename.endswith((".wav", ".mp3", ".ogg")):
-            body = f'<audio controls src="{src}" aria-label="{alt_text}"></audio>'
+            body = f'<audio controls preload="none" src="{src}" aria-label="{alt_text}"></audio>'
         else:
             body = f'<img src="{src}" alt="{alt_text}" loading="lazy" style="max-width:100%">'
         cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""

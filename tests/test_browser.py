@@ -1,11 +1,14 @@
 """The built site in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
-The site is served from a thread on 127.0.0.1 and every page is loaded twice, once at a desktop
-width and once at a 375 px phone width. Each load records console errors, failed requests and
-any request to another host; the desktop load also checks images, audio and video, headings,
-page weight and runs the axe-core accessibility audit in both palettes; each load saves a
-full-page screenshot in tests/artifacts/screenshots/. Separate tests drive search, the palette
-toggle and the navigation, and check every internal link and anchor without a browser.
+The site is served from a thread on 127.0.0.1, the way a static host serves it (text gzipped,
+byte ranges for media). Every page is loaded at a desktop width and at a 375 px phone width;
+each load records console errors, failed requests and any request to another host and saves a
+full-page screenshot in tests/artifacts/screenshots/. The desktop load also checks images,
+audio and video, headings and page weight, and runs the axe-core audit (from the installed
+axe-playwright-python package) in the light palette and its colour-contrast rule in the dark
+one; two pages are audited at a time. Separate tests drive search, the palette toggle and the
+navigation, and check every internal link and anchor without a browser. Reports for reviewers:
+tests/artifacts/page-weights.txt and tests/artifacts/external-links.txt.
 
 Run only these with `make test-browser`. `SITE_DIR=path/to/site` tests an already built site
 instead of building the quick site first.
@@ -398,38 +401,37 @@ AXE_DARK = {"runOnly": {"type": "rule", "values": ["color-contrast"]}, "resultTy
             "selectors": False}
 
 
+AUDIT_DONE = "axe audit done"
+
+
 def start_axe(page, axe_source: str, options: dict):
-    """Start an audit in the page and return at once: pages audit in parallel (each has its
-    own renderer process) while this process drives the others."""
+    """Start an audit in the page and return at once. axe works synchronously for seconds, so
+    it starts from a timer and says on the console when it is done: meanwhile this process
+    drives other pages, which audit in parallel in their own renderer processes."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(content=axe_source)
-    page.evaluate("options => { window.__audit = null; (" + AXE_RUN + ")(options).then("
-                  "v => { window.__audit = {violations: v}; },"
-                  "e => { window.__audit = {error: String(e)}; }); }", options)
+    page.evaluate("options => { window.__audit = null; setTimeout(() => (" + AXE_RUN + ")(options)"
+                  ".then(v => { window.__audit = {violations: v}; },"
+                  "      e => { window.__audit = {error: String(e)}; })"
+                  f".finally(() => console.debug({AUDIT_DONE!r})), 0); }}", options)
 
 
-def axe_results(page, started: float, timeout: float = 300):
-    """None while the audit runs, then its violations."""
-    if not page.evaluate("() => window.__audit !== null"):
-        assert time.monotonic() - started < timeout, "the axe audit did not finish"
-        return None
-    audit = page.evaluate("() => window.__audit")
-    assert "error" not in audit, f"axe failed: {audit['error']}"
-    return audit["violations"]
-
-
-def audit(page, axe_source: str, options: dict, path: str, palette: str, started=None):
-    """Wait (yielding) for the audit started in the page; if it found something not excepted,
-    run it again with selectors so that the report names the elements."""
-    started = started or time.monotonic()
-    while (violations := axe_results(page, started)) is None:
-        yield
-    if _axe_problems(path, violations, palette) and not options.get("selectors", True):
-        start_axe(page, axe_source, {**options, "selectors": True})
+def audit(page, axe_source: str, options: dict, path: str, palette: str):
+    """Run an audit, yielding until it is done (never touching the busy page meanwhile); if it
+    found something not excepted, run it again with selectors to name the elements."""
+    done = []
+    page.on("console", lambda message: message.text == AUDIT_DONE and done.append(True))
+    for attempt in (options, {**options, "selectors": True}):
+        done.clear()
         started = time.monotonic()
-        while (violations := axe_results(page, started)) is None:
+        start_axe(page, axe_source, attempt)
+        while not done:
+            assert time.monotonic() - started < 300, f"{path}: the axe audit did not finish"
             yield
-    return violations
+        result = page.evaluate("() => window.__audit")
+        assert "error" not in result, f"{path}: axe failed: {result['error']}"
+        if not _axe_problems(path, result["violations"], palette) or attempt.get("selectors", True):
+            return result["violations"]
 
 
 def new_page(browser, base_url: str, viewport: dict, name_pages: bool = True):
@@ -460,8 +462,8 @@ def visit(browser, base_url: str, path: str, axe_source: str, result: Visit):
         shot = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(shot), full_page=True)
         result.screenshots.append(shot)
-        started = time.monotonic()
-        start_axe(page, axe_source, AXE_LIGHT)
+        light = audit(page, axe_source, AXE_LIGHT, path, "light")
+        next(light)   # started: it runs while the phone-width visit goes on
 
         # Meanwhile, at phone width: nothing may scroll sideways.
         phone, small, phone_recorder = new_page(browser, base_url, MOBILE, name_pages=False)
@@ -479,11 +481,10 @@ def visit(browser, base_url: str, path: str, axe_source: str, result: Visit):
         result.errors += [f"[375px] {e}" for e in phone_recorder.errors]
         result.foreign += phone_recorder.foreign
 
-        result.axe_light = yield from audit(page, axe_source, AXE_LIGHT, path, "light", started)
+        result.axe_light = yield from light
 
         # Dark palette: colour contrast again.
         switch_palette(page, "slate")
-        start_axe(page, axe_source, AXE_DARK)
         result.axe_dark = yield from audit(page, axe_source, AXE_DARK, path, "dark")
     finally:
         context.close()
@@ -501,22 +502,27 @@ def visits(site_dir, base_url, browser, axe_source) -> dict[str, Visit]:
     for old in SCREENSHOTS.glob("*.png"):   # no stale pictures of pages that are gone
         old.unlink()
     results = {path: Visit(path) for path in site_pages(site_dir)}
-    waiting = list(results)
-    running: dict = {}
-    while waiting or running:
-        while waiting and len(running) < PARALLEL_PAGES:
-            path = waiting.pop(0)
-            running[path] = visit(browser, base_url, path, axe_source, results[path])
-        for path, steps in list(running.items()):
-            try:
-                next(steps)
-            except StopIteration:
-                del running[path]
-            except Exception as error:
-                for other in running.values():
-                    other.close()   # closes their browser contexts
-                raise RuntimeError(f"visiting {path} failed: {error}") from error
-        time.sleep(0.05)
+    waiting, running = list(results), {}
+    idle = browser.new_context()
+    pump = idle.new_page()   # a page that is never busy, to wait on
+    try:
+        while waiting or running:
+            while waiting and len(running) < PARALLEL_PAGES:
+                path = waiting.pop(0)
+                running[path] = visit(browser, base_url, path, axe_source, results[path])
+            for path, steps in list(running.items()):
+                try:
+                    next(steps)
+                except StopIteration:
+                    del running[path]
+                except Exception as error:
+                    raise RuntimeError(f"visiting {path} failed: {error}") from error
+            if running:
+                pump.wait_for_timeout(50)   # Playwright delivers the pages' console messages
+    finally:
+        for steps in running.values():
+            steps.close()   # closes their browser contexts
+        idle.close()
     return results
 
 

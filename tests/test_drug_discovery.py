@@ -83,6 +83,11 @@ def test_softmax_sample_follows_the_probabilities():
     assert (draws == 2).mean() == pytest.approx(0.8, abs=0.02)
 
 
+def test_mean_or_zero():
+    assert ns.mean_or_zero([]) == 0.0
+    assert ns.mean_or_zero(np.array([0.2, 0.4])) == pytest.approx(0.3)
+
+
 def check_outputs(out: Path):
     """Called by the lead's suite after the quick build of this demo."""
     metrics = json.loads((out / "metrics.json").read_text())
@@ -95,7 +100,7 @@ def check_outputs(out: Path):
     # validity recomputed from the raw file matches the reported metric
     raw = (out / "generated.smi").read_text().split("\n")[:-1]
     assert ns.validity(raw) == pytest.approx(metrics["validity"])
-    for name in ("molecules.png", "molecules_steered.png", "properties.png"):
+    for name in ("molecules.png", "temperature.png", "molecules_steered.png", "properties.png"):
         assert (out / name).stat().st_size > 1000
     for key in ("validity", "uniqueness", "novelty", "internal_diversity"):
         for suffix in ("", "_ngram", "_steered"):
