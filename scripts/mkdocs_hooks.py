@@ -167,3 +167,13 @@ def on_page_content(html, page, config, files):
         if generated and not any((docs / t).exists() for t in generated):
             raise _missing(generated[0], page.file.src_uri, generated[0].split("/")[1])
     return _render_math(html)
+
+
+# --- accessibility ------------------------------------------------------------------------------
+
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+
+
+def on_post_page(output, page, config):
+    # The theme's search dialog has no accessible name (axe: aria-dialog-name); give it one.
+    return output.replace(SEARCH_DIALOG, SEARCH_DIALOG[:-1] + ' aria-label="Search">')

@@ -71,12 +71,7 @@ SEARCH_PAGE = "generated/generative_vs_discriminative/generative_vs_discriminati
 SERIOUS = ("serious", "critical")
 # Named exceptions to the accessibility audit, each with its reason: (axe rule id, a string the
 # failing element's HTML must contain, why it is accepted). Nothing else is excluded.
-AXE_EXCEPTIONS: list[tuple[str, str, str]] = [
-    ("aria-dialog-name", '<div class="md-search" data-md-component="search" role="dialog">',
-     "mkdocs-material's header search box is <div class=md-search role=dialog> with no name. "
-     "The markup is the theme's and CSS cannot name it; an aria-label added by a template "
-     "override or a post-page hook would fix it, and this line should then go."),
-]
+AXE_EXCEPTIONS: list[tuple[str, str, str]] = []  # (rule, element HTML, reason): none needed
 
 
 # --- the site, its server and the browser ------------------------------------------------------
