@@ -177,3 +177,8 @@ SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog"
 def on_post_page(output, page, config):
     # The theme's search dialog has no accessible name (axe: aria-dialog-name); give it one.
     return output.replace(SEARCH_DIALOG, SEARCH_DIALOG[:-1] + ' aria-label="Search">')
+
+
+def on_post_template(output_content, template_name, config):
+    # 404.html is rendered from a template, not a page, so it needs the same fix.
+    return on_post_page(output_content, None, config)
