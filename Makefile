@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# npm ci writes this file; it is remade when package-lock.json changes.
+NODE   := node_modules/.package-lock.json
 
 export NO_MKDOCS_2_WARNING := 1   # mkdocs-material prints an advert for its successor otherwise
 export TF_CPP_MIN_LOG_LEVEL := 3  # TensorFlow's start-up chatter hides the build's progress
@@ -12,27 +14,27 @@ export TF_CPP_MIN_LOG_LEVEL := 3  # TensorFlow's start-up chatter hides the buil
 .PHONY: site assets serve test test-browser browser bench clean
 
 ## site: set up, run every stale demo (default profile), build the site into site/
-site: $(STAMP)
+site: $(STAMP) $(NODE)
 	$(PY) scripts/build.py $(ARGS)
 
 ## assets: run the stale demos only, no mkdocs (e.g. `make assets ARGS="--only text_generation"`)
-assets: $(STAMP)
+assets: $(STAMP) $(NODE)
 	$(PY) scripts/build.py --assets-only $(ARGS)
 
 ## serve: preview on http://127.0.0.1:8000, reloading on edits (run `make site` once first)
-serve: $(STAMP)
+serve: $(STAMP) $(NODE)
 	$(PY) -m mkdocs serve
 
 ## test: set up (including headless Chromium) and run the whole test suite
-test: $(STAMP) browser
+test: $(STAMP) $(NODE) browser
 	$(PY) -m pytest $(ARGS)
 
 ## test-browser: only the real-browser tests of the built site
-test-browser: $(STAMP) browser
+test-browser: $(STAMP) $(NODE) browser
 	$(PY) -m pytest -m browser $(ARGS)
 
 ## bench: every demo from scratch in the default profile; rewrites BENCHMARKS.md
-bench: $(STAMP)
+bench: $(STAMP) $(NODE)
 	$(PY) scripts/bench.py
 
 ## browser: Debian's chromium and chromedriver for the browser tests (no browser download)
@@ -46,6 +48,16 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[test]"
 	rm -f $(VENV)/.installed-* && touch $@
+
+# The browser-side packages (TensorFlow.js, the search shim), pinned in package-lock.json and
+# copied into the site by the build. Debian's nodejs and npm are installed when missing.
+$(NODE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "Install Node.js and npm (sudo apt-get install nodejs npm)."; exit 1; fi; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 clean:
 	rm -rf site docs/generated .cache build

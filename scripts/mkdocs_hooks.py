@@ -22,6 +22,7 @@ from pathlib import Path
 
 from latex2mathml.converter import convert as tex_to_mathml
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build  # noqa: E402  (the pipeline: demo discovery and the manifest)
@@ -65,6 +66,28 @@ def on_config(config):
         if path.startswith("generated/") and not (docs / path).exists():
             raise _missing(path, "The nav in mkdocs.yml", path.split("/")[1])
     return config
+
+
+# --- browser-side packages: copied from node_modules (pinned by package-lock.json) ---------------
+
+# Site path: file in node_modules. Never a CDN: the site works from a folder, offline.
+VENDOR = {
+    "assets/vendor/tf-core.min.js": "@tensorflow/tfjs-core/dist/tf-core.es2017.min.js",
+    "assets/vendor/tf-backend-cpu.min.js": "@tensorflow/tfjs-backend-cpu/dist/tf-backend-cpu.es2017.min.js",
+    "assets/vendor/tf-backend-webgl.min.js": "@tensorflow/tfjs-backend-webgl/dist/tf-backend-webgl.es2017.min.js",
+    "assets/vendor/iframe-worker-shim.js": "iframe-worker/shim/index.js",
+}
+
+
+def on_files(files, config):
+    modules = Path(config["config_file_path"]).parent / "node_modules"
+    for site_path, package_file in VENDOR.items():
+        source = modules / package_file
+        if not source.exists():
+            raise PluginError(f"{source} is missing: run `npm ci` (or `make site`) to install the "
+                              "browser-side packages pinned in package-lock.json")
+        files.append(File.generated(config, site_path, abs_src_path=str(source)))
+    return files
 
 
 # --- Markdown: metrics, gallery, demo table ------------------------------------------------

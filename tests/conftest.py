@@ -43,7 +43,8 @@ import subprocess
 
 import pytest
 
-COPIED = ("demos", "scripts", "docs", "mkdocs.yml", "pyproject.toml")
+COPIED = ("demos", "scripts", "docs", "mkdocs.yml", "pyproject.toml", "package.json",
+          "package-lock.json")
 
 
 def copy_project(dest: Path) -> Path:
@@ -55,6 +56,8 @@ def copy_project(dest: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=ignore)
         else:
             shutil.copy2(src, dest / name)
+    # The browser-side packages that `npm ci` installed: shared, not copied (75 MB).
+    (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
     return dest
 
 
