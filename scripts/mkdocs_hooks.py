@@ -240,11 +240,12 @@ def _site_paths(files) -> set[str]:
 def _check_references(html: str, page, docs: Path, files) -> str:
     """Every generated file a page loads or links exists (else: which demo, which command).
 
-    Notebook outputs written for directory URLs (`../figure.png`, one folder up from
-    generated/NAME/NAME/) are pointed at the figure beside the notebook page instead."""
+    Raw HTML written for directory URLs, where page.md was served as page/ (a notebook's
+    `../figure.png`, a page's `../../generated/...`), has one `../` too many with flat URLs:
+    it is pointed at the file it meant."""
     here = posixpath.dirname(page.file.dest_uri)
     existing = _site_paths(files)
-    notebook = page.file.src_uri.endswith(".ipynb")
+    legacy = not page.file.dest_uri.endswith("index.html")
 
     def exists(site_path: str) -> bool:
         return site_path in existing or (docs / site_path).is_file()
@@ -254,11 +255,14 @@ def _check_references(html: str, page, docs: Path, files) -> str:
         if re.match(r"^[a-z][a-z0-9+.-]*:|^//", ref, re.I) or "." not in posixpath.basename(ref):
             return match.group(0)
         target = posixpath.normpath(posixpath.join(here, ref))
-        if notebook and ref.startswith("../") and not exists(target) and \
+        if legacy and ref.startswith("../") and not exists(target) and \
                 exists(posixpath.normpath(posixpath.join(here, ref[3:]))):
             return f'{attr}="{ref[3:]}'
-        if target.startswith("generated/") and not exists(target):
-            raise _missing(target, page.file.src_uri, target.split("/")[1])
+        if not exists(target) and (target.startswith("generated/") or target.startswith("../")):
+            meant = re.sub(r"^(\.\./)+", "", target)
+            if meant.startswith("generated/"):
+                raise _missing(meant, page.file.src_uri, meant.split("/")[1])
+            raise PluginError(f"{page.file.src_uri} references {ref}, which is outside the site")
         return match.group(0)
 
     return REFERENCE.sub(check, html)
