@@ -7,11 +7,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 # npm ci writes this file; it is remade when package-lock.json changes.
 NODE   := node_modules/.package-lock.json
+# Lighthouse, for `make audit` only: its own package.json and lock, apart from the site's.
+LIGHTHOUSE := scripts/lighthouse/node_modules/.package-lock.json
 
 export NO_MKDOCS_2_WARNING := 1   # mkdocs-material prints an advert for its successor otherwise
 export TF_CPP_MIN_LOG_LEVEL := 3  # TensorFlow's start-up chatter hides the build's progress
 
-.PHONY: site assets serve test test-browser browser bench clean
+.PHONY: site assets serve test test-browser browser bench audit clean
 
 ## site: set up, run every stale demo (default profile), build the site into site/
 site: $(STAMP) $(NODE)
@@ -37,6 +39,10 @@ test-browser: $(STAMP) $(NODE) browser
 bench: $(STAMP) $(NODE)
 	$(PY) scripts/bench.py
 
+## audit: Lighthouse (mobile) over every page of the built site in site/; scores into BENCHMARKS.md
+audit: $(STAMP) $(LIGHTHOUSE) browser
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(PY) scripts/audit.py $(ARGS)
+
 ## browser: Debian's chromium and chromedriver for the browser tests (no browser download)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -57,6 +63,10 @@ $(NODE): package.json package-lock.json
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
 	  else echo "Install Node.js and npm (sudo apt-get install nodejs npm)."; exit 1; fi; }
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LIGHTHOUSE): scripts/lighthouse/package.json scripts/lighthouse/package-lock.json $(NODE)
+	npm ci --prefix scripts/lighthouse --no-audit --no-fund --loglevel=error
 	touch $@
 
 clean:
