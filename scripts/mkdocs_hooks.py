@@ -275,7 +275,7 @@ def on_page_content(html, page, config, files):
     html = _render_math(html)
     html = _rewrite_images(html, page, docs)
     if page.file.src_uri.endswith(".ipynb"):
-        html = _trim_notebook_css(html)
+        html = _unwrap_plain_tokens(_trim_notebook_css(html))
     return html
 
 
@@ -594,6 +594,19 @@ def _trim_notebook_css(html: str) -> str:
         return match.group(1) + _trim_rules(_parsed(match.group(2)), classes, ids) + match.group(3)
 
     return STYLE.sub(trim, html)
+
+
+# Pygments wraps every name in the code in <span class="n">; nbconvert's stylesheet gives names
+# no colour of their own (the theme's `.highlight .n` does not reach `.highlight-ipynb`), so the
+# spans are a third of a notebook page's elements for nothing. Unwrapped unless a rule uses them.
+PLAIN_TOKEN = re.compile(r'<span class="n">([^<]*)</span>')
+
+
+def _unwrap_plain_tokens(html: str) -> str:
+    styles = "".join(m.group(2) for m in STYLE.finditer(html))
+    if re.search(r"\.n(?![\w-])", styles):
+        return html
+    return PLAIN_TOKEN.sub(r"\1", html)
 
 
 # --- accessibility and the whole page ------------------------------------------------------------

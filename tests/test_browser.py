@@ -6,8 +6,11 @@ each load records console errors, failed requests and any request to another hos
 full-page screenshot in tests/artifacts/screenshots/. The desktop load also checks images,
 audio and video, headings and page weight, and runs the axe-core audit (from the installed
 axe-playwright-python package) in the light palette and its colour-contrast rule in the dark
-one; two pages are audited at a time. Separate tests drive search, the palette toggle and the
-navigation, and check every internal link and anchor without a browser. Reports for reviewers:
+one; two pages are audited at a time. Page weight is measured after the load and before any
+scroll: scrolling starts the live widgets, which load their models only when the reader
+reaches them. Separate tests drive search, the palette toggle and the navigation, over http
+and again from file:// with every other request aborted, and check every internal link and
+anchor without a browser. Reports for reviewers:
 tests/artifacts/page-weights.txt and tests/artifacts/external-links.txt.
 
 Run only these with `make test-browser`. `SITE_DIR=path/to/site` tests an already built site
