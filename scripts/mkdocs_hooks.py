@@ -414,7 +414,12 @@ def _derived(site_path: str, suffix: str, cached: Path) -> str:
 def _picture(attrs: dict, site_path: str, here: str, source: Path, first: bool,
              in_gallery: bool, in_widget: bool) -> tuple[str, str]:
     """The <img> with its new attributes, and the <picture> opening that goes before it."""
-    index, folder = _derive(source)
+    try:
+        index, folder = _derive(source)
+    except (OSError, ValueError, SyntaxError) as error:   # what Pillow raises on a bad file
+        fix = (f": {_remedy(site_path.split('/')[1])}" if site_path.startswith("generated/")
+               else "")
+        raise PluginError(f"{site_path} cannot be read as an image ({error}){fix}") from None
     natural_w, natural_h = index["width"], index["height"]
     shown = min(natural_w, COLUMN)
     attrs.setdefault("width", str(shown))

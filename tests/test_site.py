@@ -350,6 +350,15 @@ def test_images_become_sized_webp_pictures_and_widgets_keep_their_markup(tiny):
     assert '<script src="../assets/live/toy.js"></script>' in page.read_text()
 
 
+def test_a_figure_that_is_not_an_image_fails_in_one_line(tiny):
+    (tiny / "docs/generated/toy/figure.png").write_bytes(b"not a png")
+    tiny_page(tiny, "# Tiny\n\n![A blue figure](generated/toy/figure.png)\n")
+    result = mkdocs_build(tiny)
+    assert result.returncode != 0
+    assert "generated/toy/figure.png cannot be read as an image" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_derived_images_are_cached_by_content(tiny):
     import mkdocs_hooks
 
