@@ -34,6 +34,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from latex2mathml.converter import convert as tex_to_mathml
 from mkdocs.exceptions import PluginError
@@ -317,7 +318,8 @@ def _attributes(text: str) -> dict[str, str | None]:
 
 
 def _render_attributes(attrs: dict[str, str | None]) -> str:
-    return "".join(f" {k}" if v is None else f' {k}="{v}"' for k, v in attrs.items())
+    return "".join(f" {k}" if v is None else f' {k}="{v.replace(chr(34), "&quot;")}"'
+                   for k, v in attrs.items())
 
 
 def _encode(image: Image.Image, **options) -> bytes:
@@ -423,7 +425,7 @@ def _picture(attrs: dict, site_path: str, here: str, source: Path, first: bool,
     natural_w, natural_h = index["width"], index["height"]
     shown = min(natural_w, COLUMN)
     attrs.setdefault("width", str(shown))
-    if "height" not in attrs:
+    if "height" not in attrs and attrs["width"].isdigit():
         attrs["height"] = str(round(natural_h * int(attrs["width"]) / natural_w))
     if first:
         attrs["loading"], attrs["fetchpriority"] = "eager", "high"
@@ -434,7 +436,7 @@ def _picture(attrs: dict, site_path: str, here: str, source: Path, first: bool,
         return "", ""
 
     def url(target: str) -> str:
-        return posixpath.relpath(target, here or ".")
+        return quote(posixpath.relpath(target, here or "."))
 
     sizes = GALLERY_SIZES if in_gallery else f"(max-width: {shown}px) 100vw, {shown}px"
     stills = ", ".join(f"{url(_derived(site_path, name, folder / name))} {w}w"
