@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-import errno
+import contextlib
 import fcntl
 import hashlib
 import html
@@ -66,12 +66,15 @@ TIME_LIMITS = {"quick": 300, "default": 600}
 VERSIONED = ("tensorflow", "keras", "numpy")
 REQUIRED_FIELDS = ("Data", "Run time", "Outputs", "Headline", "Page")
 HEADER_FIELDS = REQUIRED_FIELDS + ("Needs", "Samples")
+LIBRARY_NAMES = {"python": "Python", "tensorflow": "TensorFlow", "keras": "Keras", "numpy": "NumPy"}
 FOLD_LINES = 12          # printed output longer than this is folded on the page
 # TensorFlow's native code logs info and warning lines to stderr at start-up that no environment
 # variable silences; they are dropped from the published notebook. Errors are kept.
 NATIVE_LOG_LINE = re.compile(r"^(?:[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] .*|"
                              r"WARNING: All log messages before absl::InitializeLog\(\) .*)\n?",
                              re.MULTILINE)
+SAMPLE_ENTRY = re.compile(r";\s*(?=[\w.-]+\.\w+:)")   # "; file.ext:" starts the next raw sample
+ANSI = re.compile(r"\x1b\[[0-9;]*m")          # colours in tracebacks from the notebook runner
 DISK_FULL = re.compile(r"\[Errno 28\] No space left on device(?:: '([^']*)')?")
 
 
@@ -126,7 +129,7 @@ class Demo:
     def samples(self) -> list[tuple[str, str]]:
         """`Samples: file: what it holds and how to load it; file: ...` as (file, text) pairs."""
         pairs = []
-        for part in self.fields.get("Samples", "").split(";"):
+        for part in SAMPLE_ENTRY.split(self.fields.get("Samples", "")):
             name, _, text = part.partition(":")
             if name.strip():
                 pairs.append((name.strip(), text.strip()))
@@ -372,18 +375,21 @@ def load_manifest() -> dict:
 
 def save_manifest(manifest: dict) -> None:
     """Written to a temporary file, then renamed over the old one: never half-written."""
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     tmp = MANIFEST.with_name(f".manifest.{os.getpid()}.tmp")
     try:
         GENERATED.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w") as out:
-            out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         tmp.replace(MANIFEST)
     except OSError as error:
-        tmp.unlink(missing_ok=True)
         raise BuildError(f"cannot write {rel(MANIFEST)}: {error.strerror}; the previous "
                          "manifest is kept") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def metrics_problem(path: Path) -> str | None:
@@ -529,7 +535,7 @@ def run_demo(demo: Demo, profile: str, seed: int, timeout: float, expected: floa
     if state == "timeout":
         return failure(state, seconds, f"{demo.name} timed out after {timeout:.0f} s; last good "
                        f"outputs kept. Log tail ({rel(log_path)}):\n" + _tail(log_path))
-    full = DISK_FULL.search(log_path.read_text(errors="replace"))
+    full = DISK_FULL.search(ANSI.sub("", log_path.read_text(errors="replace")))
     if state == "failed" and full:
         return failure(state, seconds, f"{demo.name} failed: no space left on device while "
                        f"writing {full.group(1) or 'its outputs'}; last good outputs kept "
@@ -585,7 +591,7 @@ def publish(demo: Demo, stage: Path) -> None:
 
 
 def _tail(path: Path, lines: int = 25) -> str:
-    text = path.read_text(errors="replace").splitlines()
+    text = ANSI.sub("", path.read_text(errors="replace")).splitlines()
     return "\n".join("    " + line for line in text[-lines:])
 
 
@@ -669,8 +675,8 @@ def intro_markdown(demo: Demo, entry: dict) -> str:
     e = html.escape
     facts = [
         f"<li><strong>Data:</strong> {e(demo.fields['Data'])}</li>",
-        f"<li><strong>Run time on 2 CPU cores:</strong> {e(demo.fields['Run time'])} "
-        f"(this build: {entry['duration_s']:.0f} s in the {e(entry['profile'])} profile)</li>",
+        f"<li><strong>Run time:</strong> {e(demo.fields['Run time'])} This build took "
+        f"{entry['duration_s']:.0f} s in the {e(entry['profile'])} profile.</li>",
         f'<li><strong>Re-run it in the project:</strong> <code>make assets ARGS="--only '
         f'{demo.name}"</code></li>',
         f'<li><strong>Run it on your computer:</strong> <a href="{demo.name}.zip" download>'
@@ -686,8 +692,7 @@ def intro_markdown(demo: Demo, entry: dict) -> str:
             f'<li><a href="{e(name)}" download><code>{e(name)}</code></a>: {e(text)}</li>'
             for name, text in demo.samples) + "</ul></li>")
     built = entry["started"].replace("T", " ").replace("+00:00", " UTC")
-    libraries = ", ".join(f"{k.capitalize() if k != 'tensorflow' else 'TensorFlow'} {v}"
-                          for k, v in entry["versions"].items())
+    libraries = ", ".join(f"{LIBRARY_NAMES.get(k, k)} {v}" for k, v in entry["versions"].items())
     provenance = (f"Built {built} in the <strong>{e(entry['profile'])}</strong> profile with "
                   f"seed {entry['seed']}, {e(libraries)}; the run took "
                   f"{entry['duration_s']:.1f} s.")
@@ -709,7 +714,7 @@ SETTINGS_CELL = '''\
 PROFILE = "quick"
 
 import os
-os.environ.update(DEMO_NAME={name!r}, DEMO_PROFILE=PROFILE, DEMO_NEEDS={needs!r})'''
+os.environ.update(DEMO_NAME={name!r}, DEMO_PROFILE=PROFILE{needs})'''
 
 
 def requirements(paths: list[Path]) -> list[str]:
@@ -745,7 +750,8 @@ def make_download(demo: Demo, stage: Path, entry: dict) -> Path:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}
     notebook.metadata.pop("jupytext", None)
-    settings = SETTINGS_CELL.format(name=demo.name, needs=",".join(demo.need_names))
+    needs = f", DEMO_NEEDS={','.join(demo.need_names)!r}" if demo.needs else ""
+    settings = SETTINGS_CELL.format(name=demo.name, needs=needs)
     notebook.cells.insert(0, nbformat.v4.new_code_cell(settings))
     script = jupytext.writes(notebook, fmt="py:percent")
     readme = download_readme(demo, entry)
