@@ -254,3 +254,22 @@ def test_run_inputs_checks_the_declaration_and_the_folder(tmp_path):
         run.inputs("diffusion")
     with pytest.raises(_shared.NeedsError, match="build it first"):
         run.inputs("flow")
+
+
+# --- BENCHMARKS.md: bench.py keeps the sections other scripts write ------------------------------
+
+def test_bench_rewrites_only_its_own_section_of_benchmarks():
+    import bench
+
+    audit = "<!-- audit:start -->\n## Audit\n\n| page | score |\n<!-- audit:end -->"
+    live = "<!-- live:start -->\n## Live widgets\nfast\n<!-- live:end -->"
+    unmarked = f"# Benchmarks\n\nold numbers\n\n{audit}\n\nmore old numbers\n\n{live}\n"
+    first = bench.merge_sections(unmarked, "# Benchmarks\n\nnew numbers")
+    assert "old numbers" not in first and "new numbers" in first
+    assert audit in first and live in first
+    assert first.index(audit) < first.index(live)
+    second = bench.merge_sections(first.replace(live, live.replace("fast", "faster")),
+                                  "# Benchmarks\n\nnewer numbers")
+    assert "newer numbers" in second and "new numbers" not in second
+    assert audit in second and "faster" in second
+    assert second.count("<!-- bench:start -->") == 1
