@@ -273,3 +273,34 @@ def test_bench_rewrites_only_its_own_section_of_benchmarks():
     assert "newer numbers" in second and "new numbers" not in second
     assert audit in second and "faster" in second
     assert second.count("<!-- bench:start -->") == 1
+
+
+# --- the published notebook: prose first, facts, provenance, folded output -----------------------
+
+def test_the_published_notebook_opens_with_prose_facts_and_provenance_and_folds_long_output(project):
+    write_demo(project, "beta", extra="print('short line')\nfor i in range(40): print('epoch', i)")
+    path = project / "demos/beta.py"
+    path.write_text(path.read_text().replace(
+        "Headline: out.txt", "Samples: out.txt: the text it wrote; read it with open()\nHeadline: out.txt"))
+    result = build(project, "--only", "beta")
+    assert result.returncode == 0, result.stdout + result.stderr
+    folder = project / "docs/generated/beta"
+    assert (folder / "beta.zip").exists()
+    cells = json.loads((folder / "beta.ipynb").read_text())["cells"]
+    intro = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown"
+    assert intro.startswith("# Beta: a throwaway demo\n\nCounts its runs.")
+    for expected in ('make assets ARGS="--only beta"', 'href="beta.zip"', 'href="out.txt"',
+                     "the text it wrote; read it with open()", "<strong>Data:</strong> none.",
+                     "in the <strong>quick</strong> profile with seed 42", "Python 3.",
+                     "the run took", "Quick preview"):
+        assert expected in intro, expected
+    code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    for field in ("Outputs:", "Headline:", "Page:", "Samples:"):
+        assert field not in code
+    outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    folded = [o for o in outputs if "folded-output" in "".join(o.get("data", {}).get("text/html", ""))]
+    assert len(folded) == 1
+    html_text = "".join(folded[0]["data"]["text/html"])
+    assert html_text.startswith('<details class="folded-output"><summary>Printed output, 41 lines')
+    assert "epoch 39" in html_text
