@@ -685,8 +685,11 @@ def intro_markdown(demo: Demo, entry: dict) -> str:
         "change one line (see its README.txt)</li>",
     ]
     if demo.needs:
+        # Named, not linked: the sibling page's .html does not exist in docs/ for the hook's
+        # reference check, and a link to its .ipynb would download the notebook.
         facts.append("<li><strong>Reads the outputs of:</strong> " + ", ".join(
-            f'<a href="../{n.name}/{n.name}.html">{e(n.name)}</a>' for n in demo.needs) + "</li>")
+            f"<code>{e(n.name)}</code>" for n in demo.needs) + " (built before this demo; the "
+            "download bundles them)</li>")
     if demo.samples:
         facts.append("<li><strong>Raw samples:</strong><ul>" + "".join(
             f'<li><a href="{e(name)}" download><code>{e(name)}</code></a>: {e(text)}</li>'

@@ -5,7 +5,6 @@ TensorFlow, the real scripts/build.py), never in the real outputs, so the list o
 tried reads off the test names. docs/how-this-site-is-built.md lists the same situations.
 """
 
-import errno
 import fcntl
 import json
 import math
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import build as build_module
-from conftest import DEMOS, ROOT, run_build
+from conftest import DEMOS, run_build
 from test_pipeline import build, project, runs, write_demo  # noqa: F401  (project is a fixture)
 
 MANIFEST = "docs/generated/manifest.json"
