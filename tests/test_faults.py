@@ -53,25 +53,31 @@ def test_a_truncated_manifest_is_reported_in_one_line_and_its_demos_rebuilt(proj
     assert set(manifest(project)["demos"]) == {"alpha", "beta"}   # rewritten, valid
 
 
-@pytest.mark.parametrize("content", ['["a list"]', '{"demos": 3}', '{"demos": {"alpha": 5}}'])
-def test_a_manifest_of_the_wrong_shape_is_treated_as_stale(project, content):
-    assert build(project).returncode == 0
-    runs(project)
-    (project / MANIFEST).write_text(content)
-    result = build(project)
-    assert result.returncode == 0
-    assert "treated as stale" in result.stderr
-    assert "alpha" in runs(project)
+@pytest.mark.parametrize("content, problem", [
+    ('["a list"]', "unreadable"), ('{"demos": 3}', "unreadable"),
+    ('{"demos": {"alpha": 5}}', "the entry for alpha is not an object")])
+def test_a_manifest_of_the_wrong_shape_is_treated_as_stale(tmp_path, monkeypatch, capsys,
+                                                          content, problem):
+    (tmp_path / "manifest.json").write_text(content)
+    monkeypatch.setattr(build_module, "MANIFEST", tmp_path / "manifest.json")
+    assert build_module.load_manifest() == {"demos": {}}
+    assert problem in one_line(capsys.readouterr().err)
 
 
-@pytest.mark.parametrize("content", ['{"value": 1.0', '{"value": "high"}', "[1, 2]"])
-def test_a_corrupt_metrics_json_makes_its_demo_stale_and_unknown_in_list(project, content):
+@pytest.mark.parametrize("content", ['{"value": 1.0', '{"value": "high"}', "[1, 2]",
+                                     '{"value": NaN}'])
+def test_a_metrics_json_that_is_not_finite_numbers_is_named(tmp_path, content):
+    (tmp_path / "metrics.json").write_text(content)
+    assert "metrics.json" in build_module.metrics_problem(tmp_path / "metrics.json")
+
+
+def test_a_corrupt_metrics_json_makes_its_demo_stale_and_unknown_in_list(project):
     assert build(project).returncode == 0
     runs(project)
-    (project / "docs/generated/beta/metrics.json").write_text(content)
+    (project / "docs/generated/beta/metrics.json").write_text('{"value": 1.0')
     listing = run_build(project, "--list", "--profile", "quick")
     assert "beta" in listing.stdout and "unknown" in listing.stdout
-    assert "docs/generated/beta/metrics.json" in one_line(listing.stderr)
+    assert "docs/generated/beta/metrics.json does not parse" in one_line(listing.stderr)
     result = build(project)
     assert result.returncode == 0
     assert runs(project) == ["beta"]
