@@ -8,6 +8,9 @@ typeface; walking between two fonts' codes morphs one design into another.
 Data: matplotlib's bundled DejaVu, STIX and Computer Modern fonts, A-Z and a-z drawn with Pillow at 32x32; 4 fonts held out.
 Run time: quick ~12 s, default ~80 s on 2 CPU cores (from CPU time measured on a shared machine).
 Outputs: training_fonts.png, heldout_reconstructions.png, new_typefaces.png, interpolation.png, interpolation.gif, nearest_training.png, novelty.png, baseline_samples.png, generated.npz, metrics.json
+Samples: generated.npz: every letter of every new typeface; numpy.load("generated.npz") gives images
+(N x 32 x 32, uint8, ink 255), labels (index into letters), style (index into codes, the style
+vectors) and letters
 Headline: new_typefaces.png
 Page: introduction/overview.md#design-and-creativity
 """

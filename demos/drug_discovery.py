@@ -7,6 +7,10 @@ steered towards drug-likeness (higher QED) by fine-tuning on the most drug-like 
 Data: RDKit's WEHI screening set (Data/Pains/test_data/wehi_mols.csv, 10,000 SMILES), canonicalised and filtered, 10% held out.
 Run time: quick ~15 s, default ~140 s on 2 CPU cores.
 Outputs: molecules.png, temperature.png, molecules_steered.png, properties.png, generated.smi, generated_ngram.smi, generated_steered.smi, metrics.json
+Samples: generated.smi: the molecules the GRU wrote, one SMILES per line, read with
+rdkit.Chem.MolFromSmiles (None for an invalid string); generated_ngram.smi: the n-gram baseline's
+strings, same format; generated_steered.smi: the GRU's strings after steering towards higher QED,
+same format
 Headline: molecules.png
 Page: introduction/overview.md#drug-discovery
 """

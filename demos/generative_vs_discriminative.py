@@ -6,6 +6,8 @@ regression) learn from the same handwritten digits; only the generative one can 
 Data: scikit-learn's bundled digits (1,797 images, 8x8), 25% held out.
 Run time: quick ~10 s, default ~40 s on 2 CPU cores.
 Outputs: boundary_vs_densities.png, samples.png, samples.npz, metrics.json
+Samples: samples.npz: digits drawn by the per-class Gaussians; numpy.load("samples.npz") gives
+images (N x 8 x 8, ink 0 to 1) and labels (the class each was drawn from)
 Headline: boundary_vs_densities.png
 Page: introduction/generative-vs-discriminative.md#the-demo
 """

@@ -7,6 +7,8 @@ how realistic its drawings are, next to real digits and a per-class Gaussian bas
 Data: scikit-learn's bundled digits (1,797 images, 8x8), 25% held out; the GAN sees only the training split.
 Run time: quick ~12 s, default ~60 s on 2 CPU cores.
 Outputs: samples.png, training.gif, training_curves.png, baseline.png, nearest.png, samples.npz, metrics.json
+Samples: samples.npz: digits drawn by the GAN, the ones the metrics score; numpy.load("samples.npz")
+gives images (N x 8 x 8, ink 0 to 1) and labels (the digit asked for)
 Headline: samples.png
 Page: introduction/overview.md#image-synthesis
 """

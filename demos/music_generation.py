@@ -7,6 +7,10 @@ chorales it never saw and with a Markov-chain baseline.
 Data: the Bach chorales bundled with music21 (the 313 of 371 in 4/4 with four voices), 15% of whole chorales held out.
 Run time: quick ~12 s (~16 s with a cold parse cache), default ~2 min (~2.5 min cold) on 2 CPU cores.
 Outputs: piano_rolls.png, comparison.png, training.png, piece.mid, piece.wav, samples.npz, metrics.json
+Samples: piece.mid: the first composed chorale in four parts, music21.converter.parse("piece.mid")
+or any MIDI player; samples.npz: every composed piece as tokens, numpy.load("samples.npz") gives
+network_tokens and markov_tokens (pieces x steps x 4 voices, decoded by the demo's decode(): token t
+>= 2 is MIDI pitch pitch_lo + (t - 2) // 2), start_phase and step_quarter_notes
 Headline: piano_rolls.png
 Page: introduction/overview.md#music-and-audio-generation
 """

@@ -8,6 +8,8 @@ and 7, interpolated Kneser-Ney) fitted to the same training text in the same run
 Data: the help topics bundled with Python (pydoc_data.topics, about 465,000 characters); the alphabetical tail, "typesfunctions" to "yield" (about 11%), is held out.
 Run time: quick ~10 s, default ~90 s on 2 CPU cores.
 Outputs: loss.png, typing.gif, samples.txt, metrics.json
+Samples: samples.txt: the text the GRU wrote from one prompt at each sampling temperature, plain UTF-8
+with a `=== temperature ... ===` line before each sample
 Headline: typing.gif
 Page: introduction/overview.md#text-generation
 """

@@ -9,6 +9,9 @@ learns motion itself: it continues short clips of bouncing digits, one frame at 
 Data: scikit-learn's bundled digits (1,797 images, 8x8), 25% held out; bouncing-digit clips made from them.
 Run time: quick ~12 s, default ~70 s on 2 CPU cores.
 Outputs: latent_walk.gif, latent_walk_strip.png, judge_along_walk.png, next_frame.gif, next_frame.png, frames.npz, metrics.json
+Samples: frames.npz: the animations as arrays; numpy.load("frames.npz") gives walk and cross_fade
+(segments x frames x 8 x 8, ink 0 to 1), keyframes, walk_gif, cross_fade_gif, and
+next_frame_context, next_frame_predicted, next_frame_truth (clips x frames x 16 x 16)
 Headline: latent_walk.gif
 Page: introduction/overview.md#video-and-animation-generation
 """

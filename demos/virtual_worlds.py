@@ -8,6 +8,8 @@ Data: matplotlib's bundled elevation maps (topobathy.npz: 91x120 grid off Britis
 jacksboro_fault_dem.npz: 344x403 grid in Tennessee), the northern third of each held out.
 Run time: quick ~12 s, default ~110 s on 2 CPU cores.
 Outputs: terrain_data.png, generated_terrain.png, terrain_statistics.png, terrain_walk.gif, generated.npz, metrics.json
+Samples: generated.npz: the GAN's heightmaps; numpy.load("generated.npz")["heightmaps"] gives N x 32
+x 32 float16 heights, each map on its own 0 to 1 scale (sea below 0.25)
 Headline: generated_terrain.png
 Page: introduction/overview.md#virtual-worlds-and-game-design
 """

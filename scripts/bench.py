@@ -7,6 +7,9 @@
 2. Every demo in the default profile, from scratch (`--force`), one at a time, in this tree.
 3. A warm rebuild (`python scripts/build.py` with nothing to redo, mkdocs included), three times.
 
+It rewrites only its own section of BENCHMARKS.md: sections that other scripts write between
+`<!-- NAME:start -->` and `<!-- NAME:end -->` markers are kept as they are.
+
 Wall time, peak memory (largest resident set of the demo's process tree) and metrics come from
 the manifest the build writes. Targets: quick <= 20 s and default <= 180 s per demo, warm
 rebuild < 10 s. Numbers depend on the machine and on what else it is doing; the report says
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -32,6 +36,8 @@ import build
 TARGETS = {"quick": 20.0, "default": 180.0, "warm": 10.0}
 COPIED = ("demos", "scripts", "docs", "mkdocs.yml", "pyproject.toml")
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+# A section of BENCHMARKS.md that another script writes and this one must keep.
+SECTION = re.compile(r"<!-- (?P<name>[\w-]+):start -->.*?<!-- (?P=name):end -->", re.DOTALL)
 
 
 def run_all(project: Path, profile: str) -> dict:
@@ -78,6 +84,20 @@ def verdict(seconds: float | None, target: float) -> str:
     if seconds is None:
         return "failed"
     return "ok" if seconds <= target else f"over ({target:.0f} s)"
+
+
+def merge_sections(old: str, text: str, name: str = "bench") -> str:
+    """BENCHMARKS.md with this script's section replaced and every other script's section
+    (`<!-- NAME:start -->` ... `<!-- NAME:end -->`, e.g. audit, live, families) kept as it was.
+
+    A file written before sections were marked has no bench markers: its unmarked text was this
+    script's, and is replaced; the marked sections follow it, in their order."""
+    block = f"<!-- {name}:start -->\n{text.strip()}\n<!-- {name}:end -->"
+    own = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.DOTALL)
+    if own.search(old):
+        return own.sub(lambda _: block, old, count=1)
+    others = [m.group(0) for m in SECTION.finditer(old) if m.group("name") != name]
+    return "\n\n".join([block, *others]) + "\n"
 
 
 def main() -> int:
@@ -134,7 +154,9 @@ def main() -> int:
         lines += [f"### {name}", "", "| Metric | Value |", "|---|---:|"]
         lines += [f"| {k} | {v:.4g} |" for k, v in metrics.items()] or ["| (no metrics: run failed) | |"]
         lines.append("")
-    (build.ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
+    target = build.ROOT / "BENCHMARKS.md"
+    old = target.read_text() if target.exists() else ""
+    target.write_text(merge_sections(old, "\n".join(lines)))
     print("\n".join(lines))
     return 0
 
