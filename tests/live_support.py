@@ -11,7 +11,7 @@ Use it from a test module with
   no generated outputs, the quick profile of every demo runs first).
 - `open_file_page(page_path)`: a headless Chromium page (Debian's /usr/bin/chromium) showing
   `file://<site>/<page_path>`. Every request that is not for a file:// URL is aborted and
-  recorded in `page.blocked_requests`; console errors and uncaught exceptions are collected in
+  recorded in `page.blocked_requests` (every URL asked for is in `page.requested`); console errors and uncaught exceptions are collected in
   `page.console_errors`. Downloads are accepted.
 - `keras_model(demo, name)`: the `<name>.keras` file the demo exported beside `<name>.js`, the
   same network with the same weights the page receives, loaded with Keras.
@@ -87,6 +87,8 @@ def open_page(browser, site: Path, page_path: str, viewport=None, wait: bool = T
     page = context.new_page()
     page.console_errors = []
     page.blocked_requests = []
+    page.requested = []   # every URL the page asked for, in order
+    page.on("request", lambda request: page.requested.append(request.url))
 
     def route(r):
         if r.request.url.startswith("file:"):
