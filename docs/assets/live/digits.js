@@ -51,8 +51,9 @@
       onInvalid: function (message) { ui.say(message); }
     });
 
-    var box = ui.fieldset("Noise sliders: the first " + SLIDERS + " of the " + dim + " random numbers the generator starts from",
-      { parent: controls });
+    var box = ui.fieldset("Noise sliders", { parent: controls });
+    ui.paragraph("The first " + SLIDERS + " of the " + dim + " random numbers the generator turns into a digit; the seed sets all " + dim + ".",
+      { parent: box });
     var sliders = [];
     for (var i = 0; i < Math.min(SLIDERS, dim); i++) {
       sliders.push(ui.slider("Noise " + (i + 1), {
