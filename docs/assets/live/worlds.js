@@ -109,30 +109,100 @@
 
   if (!window.Live || !Live.widget) return;
 
-  Live.widget("worlds", function (el, models, ui) {
-    var model = models[0] || models, meta = model.meta;
-    var state = { seed: 1, height: null, busy: false, pending: false, ms: 0 };
-    var controls = ui.row ? ui.row(el) : el;
-    var seedInput = ui.seedField(controls, { label: "Seed", value: state.seed });
-    var go = ui.button(controls, { label: "Draw this world" });
-    var next = ui.button(controls, { label: "Next world (seed + 1)" });
-    var canvas = ui.canvas(el, { width: meta.size * UPSAMPLE, height: meta.size * UPSAMPLE,
-                                 label: "Generated terrain" });
-    var caption = ui.status(el);
-    var save = ui.button(controls, { label: "Download PNG" });
-    var status = ui.status(el);
+  // --- operations the generator's graph uses besides layers ----------------------------------
+  // The generator ends with ops written in the demo (h[..., 0], ops.min, ops.max, -, +, /): Keras
+  // records them as operation nodes named after the op. "Add" and "Subtract" are also merge
+  // layers' names; those get a list of tensors, the ops get two arguments.
 
+  function asTensor(v) { return v instanceof tf.Tensor ? v : tf.scalar(v); }
+  function binary(op, mergeFallback) {
+    return function (c, w) {
+      var merge = mergeFallback ? mergeFallback(c, w) : null;
+      return function (a, b) {
+        if (Array.isArray(a) && merge) return merge(a);
+        return tf[op](asTensor(a), asTensor(b));
+      };
+    };
+  }
+  Live.registerLayer("Add", binary("add", Live.layers.Add));
+  Live.registerLayer("Subtract", binary("sub", Live.layers.Subtract));
+  Live.registerLayer("Multiply", binary("mul", Live.layers.Multiply));
+  Live.registerLayer("TrueDivide", binary("div"));
+  Live.registerLayer("Divide", binary("div"));
+  function reduce(op) {
+    return function (c) {
+      if (c.initial !== null && c.initial !== undefined) throw new Error("op " + c.name + ": initial is not supported");
+      return function (x) { return tf[op](x, c.axis === null ? undefined : c.axis, !!c.keepdims); };
+    };
+  }
+  Live.registerLayer("Min", reduce("min"));
+  Live.registerLayer("Max", reduce("max"));
+  /* x[key] for keys made of integers, slices with step 1 and one ellipsis. */
+  Live.registerLayer("GetItem", function (c) {
+    return function (x, key) {
+      key = Array.isArray(key) ? key : [key];
+      var full = [], ell = key.findIndex(function (k) { return k && k.class_name === "__ellipsis__"; });
+      var rest = key.length - (ell >= 0 ? 1 : 0);
+      key.forEach(function (k, i) {
+        if (i === ell) { for (var j = 0; j < x.rank - rest; j++) full.push(null); }
+        else full.push(k);
+      });
+      while (full.length < x.rank) full.push(null);
+      var begin = [], size = [], squeeze = [];
+      full.forEach(function (k, axis) {
+        var n = x.shape[axis];
+        if (k === null) { begin.push(0); size.push(n); }
+        else if (typeof k === "number") { begin.push(k < 0 ? n + k : k); size.push(1); squeeze.push(axis); }
+        else if (k && k.class_name === "__slice__") {
+          var cfg = k.config || {};
+          if (cfg.step !== null && cfg.step !== undefined && cfg.step !== 1) throw new Error("op " + c.name + ": slices with a step are not supported");
+          var from = cfg.start === null || cfg.start === undefined ? 0 : (cfg.start < 0 ? n + cfg.start : cfg.start);
+          var to = cfg.stop === null || cfg.stop === undefined ? n : (cfg.stop < 0 ? n + cfg.stop : Math.min(cfg.stop, n));
+          begin.push(from); size.push(Math.max(0, to - from));
+        } else throw new Error("op " + c.name + ": index " + JSON.stringify(k) + " is not supported");
+      });
+      var y = tf.slice(x, begin, size);
+      return squeeze.length ? tf.squeeze(y, squeeze) : y;
+    };
+  });
+
+  // --- the widget ----------------------------------------------------------------------------
+
+  Live.widget("worlds", function (el, models, ui) {
+    var model = models.generator, meta = model.meta, side = meta.size * UPSAMPLE;
+    var state = { seed: Number(el.dataset.seed || 1), height: null, busy: false, pending: false,
+                  ms: 0, draws: 0 };
+    var controls = ui.row();
+    var seedField = ui.seedField("Seed (the same seed always gives the same world)", {
+      value: state.seed, parent: controls, onChange: function () { draw(); },
+      onInvalid: function (msg) { say(msg + " Showing world " + state.seed + "."); } });
+    ui.button("Draw this world", function () { draw(); }, { parent: controls, primary: true });
+    ui.button("Next world (seed + 1)", function () {
+      var seed = parseSeed(seedField.value);
+      seedField.value = String(seed === null || seed >= MAX_SEED ? 0 : seed + 1);
+      draw();
+    }, { parent: controls });
+    var canvas = ui.canvas({ width: side, height: side, scale: 1, label: "Generated terrain" });
+    var caption = ui.paragraph("");
+    caption.classList.add("live-caption");
+    var actions = ui.row();
+    ui.button("Download PNG", function () {
+      canvas.toBlob().then(function (blob) { ui.download("world-" + state.seed + ".png", blob); });
+    }, { parent: actions });
+    var timing = ui.paragraph("");
+    var say = ui.say;
+
+    /* The heightmap (Float32Array, size x size, 0..1) the generator makes for a seed. */
     async function generate(seed) {
       var z = latentFor(seed, meta.latent);
-      var out = await model.predict([z], { shape: [1, meta.latent] });
-      return out;
+      var out = model.predict(tf.tensor(z, [1, meta.latent]));
+      try { return await out.data(); } finally { out.dispose(); }
     }
 
     async function draw() {
-      var seed = parseSeed(seedInput.value);
+      var seed = parseSeed(seedField.value);
       if (seed === null) {
-        status.textContent = "The seed must be a whole number from 0 to " + MAX_SEED +
-          "; showing world " + state.seed + ".";
+        say("A seed is a whole number from 0 to " + MAX_SEED + ". Showing world " + state.seed + ".");
         return;
       }
       if (state.busy) { state.pending = true; return; }
@@ -142,32 +212,31 @@
         var height = await generate(seed);
         state.seed = seed;
         state.height = height;
-        var pixels = render(height, meta.size, meta, UPSAMPLE);
-        ui.drawRGBA(canvas, pixels, meta.size * UPSAMPLE, meta.size * UPSAMPLE);
+        var rgba = render(height, meta.size, meta, UPSAMPLE), rgb = new Float32Array(side * side * 3);
+        for (var i = 0; i < side * side; i++) {
+          for (var k = 0; k < 3; k++) rgb[3 * i + k] = rgba[4 * i + k] / 255;
+        }
+        canvas.draw(rgb, side, side, 3);
         var text = describe(seed, height, meta);
-        canvas.setAttribute("aria-label", "Shaded relief map. " + text);
+        canvas.describe("Shaded relief map. " + text);
         caption.textContent = text;
         state.ms = performance.now() - began;
-        status.textContent = "Made in " + Math.round(state.ms) + " ms.";
+        state.draws += 1;
+        timing.textContent = "Generated and drawn in " + Math.round(state.ms) + " ms in your browser.";
         el.dataset.seed = String(seed);
-        el.dataset.ms = String(state.ms);
+        el.dataset.draws = String(state.draws);
+        say("World " + seed + " is ready.");
+      } catch (e) {
+        say("The world could not be generated: " + e.message);
+        throw e;
       } finally {
         state.busy = false;
         if (state.pending) { state.pending = false; draw(); }
       }
     }
 
-    go.addEventListener("click", draw);
-    seedInput.addEventListener("keydown", function (e) { if (e.key === "Enter") draw(); });
-    next.addEventListener("click", function () {
-      var seed = parseSeed(seedInput.value);
-      seedInput.value = String(seed === null || seed >= MAX_SEED ? 0 : seed + 1);
-      draw();
-    });
-    save.addEventListener("click", function () {
-      ui.download(canvas, "world-" + state.seed + ".png");
-    });
-    el.liveWorlds = { generate: generate, draw: draw, state: state, meta: meta };
+    el.liveWorlds = { generate: generate, draw: draw, state: state, meta: meta,
+                      render: function (height, factor) { return Array.from(render(height, meta.size, meta, factor)); } };
     return draw();
   });
 })();
