@@ -199,6 +199,9 @@
     ui.button("Download PNG", function () {
       canvas.toBlob().then(function (blob) { ui.download("typeface-" + fileTag() + ".png", blob); });
     }, { parent: actions });
+    if (el.dataset.metrics) {
+      ui.link("How good is this model? Its metrics", el.dataset.metrics, { parent: actions });
+    }
     var timing = ui.paragraph("");
 
     function fileTag() { return state.seed === null ? "custom" : "seed-" + state.seed; }

@@ -189,6 +189,9 @@
     ui.button("Download PNG", function () {
       canvas.toBlob().then(function (blob) { ui.download("world-" + state.seed + ".png", blob); });
     }, { parent: actions });
+    if (el.dataset.metrics) {
+      ui.link("How good is this model? Its metrics", el.dataset.metrics, { parent: actions });
+    }
     var timing = ui.paragraph("");
     var say = ui.say;
 
