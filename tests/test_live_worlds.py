@@ -183,6 +183,11 @@ def test_offline_from_file_with_no_console_error(worlds):
     assert worlds.locator(f"{WIDGET} figure img").first.is_visible()
     link = worlds.locator(f"{WIDGET} a", has_text="metrics")
     assert link.count() == 1 and link.get_attribute("href").endswith("virtual_worlds.html#metrics")
+    # No tensor is left behind by a new world.
+    worlds.wait_for_function("sel => !document.querySelector(sel).liveWorlds.state.busy", arg=WIDGET)
+    before = worlds.evaluate("() => tf.memory().numTensors")
+    worlds.evaluate("sel => document.querySelector(sel).liveWorlds.draw()", WIDGET)
+    assert worlds.evaluate("() => tf.memory().numTensors") == before
 
 
 def test_axe_finds_nothing_in_the_widget(worlds):

@@ -14,7 +14,7 @@
   var GAP = 2;           // pixels between letters
   var LINE_GAP = 6;      // pixels between lines
   var SCALE = 2;         // canvas pixels per glyph pixel
-  var MAX_TEXT = 24;     // characters of the reader's line
+  var MAX_TEXT = 40;     // characters of the reader's line
   var SLIDER_RANGE = 3;  // style numbers run from -3 to 3: almost all of a standard normal
 
   function sigmoid(x) { return 1 / (1 + Math.exp(-x)); }
@@ -212,8 +212,14 @@
       which = which || upper.concat(lower).sort(function (a, b) { return a - b; });
       var m = which.length, codes = new Float32Array(m * d), onehot = new Float32Array(m * n);
       which.forEach(function (k, row) { codes.set(code, row * d); onehot[row * n + k] = 1; });
-      var out = model.predict([tf.tensor(codes, [m, d]), tf.tensor(onehot, [m, n])]);
-      try { return await out.data(); } finally { out.dispose(); }
+      var inputs = [tf.tensor(codes, [m, d]), tf.tensor(onehot, [m, n])], out;
+      try {
+        out = model.predict(inputs);
+        return await out.data();
+      } finally {
+        tf.dispose(inputs);
+        if (out) out.dispose();
+      }
     }
 
     function paint() {

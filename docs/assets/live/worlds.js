@@ -198,8 +198,14 @@
     /* The heightmap (Float32Array, size x size, 0..1) the generator makes for a seed. */
     async function generate(seed) {
       var z = latentFor(seed, meta.latent);
-      var out = model.predict(tf.tensor(z, [1, meta.latent]));
-      try { return await out.data(); } finally { out.dispose(); }
+      var input = tf.tensor(z, [1, meta.latent]), out;
+      try {
+        out = model.predict(input);
+        return await out.data();
+      } finally {
+        input.dispose();
+        if (out) out.dispose();
+      }
     }
 
     async function draw() {
