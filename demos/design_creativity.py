@@ -7,7 +7,7 @@ typeface; walking between two fonts' codes morphs one design into another.
 
 Data: matplotlib's bundled DejaVu, STIX and Computer Modern fonts, A-Z and a-z drawn with Pillow at 32x32; 4 fonts held out.
 Run time: quick ~12 s, default ~80 s on 2 CPU cores (from CPU time measured on a shared machine).
-Outputs: training_fonts.png, heldout_reconstructions.png, new_typefaces.png, interpolation.png, interpolation.gif, nearest_training.png, novelty.png, baseline_samples.png, generated.npz, metrics.json
+Outputs: training_fonts.png, heldout_reconstructions.png, new_typefaces.png, interpolation.png, interpolation.gif, nearest_training.png, novelty.png, baseline_samples.png, generated.npz, decoder.js, decoder.keras, metrics.json
 Samples: generated.npz: every letter of every new typeface; numpy.load("generated.npz") gives images
 (N x 32 x 32, uint8, ink 255), labels (index into letters), style (index into codes, the style
 vectors) and letters
@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy.special import expit
 from sklearn.decomposition import PCA
 
+from _live import export_model
 from _shared import start
 
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
@@ -600,6 +601,42 @@ print("letter classifier accuracy: held-out real fonts {heldout:.1%}, VAE sample
       "{generated:.1%}, linear-baseline samples {pca:.1%}".format(**read))
 
 # %% [markdown]
+# ## Taking the decoder to the page
+#
+# The typeface explorer on the site runs this very decoder in the reader's browser: the reader
+# moves the eight style numbers, and the page decodes all 52 letters at once. It needs two things
+# besides the weights. The letters, in the order of the decoder's one-hot input. And, so the
+# reader can start from a real typeface and blend two of them, one style vector per font: the
+# average of the codes the encoder gives its 52 letters. One vector per font is a simplification
+# (the morph above encodes each letter separately), so we measure what it costs: how well the
+# decoder rebuilds the training fonts from their single style vectors.
+#
+# The page shows ink, not logits, so the exported network ends with the sigmoid that training
+# left to the loss. Its weights are stored as 16-bit floats, half the download, only if that
+# moves no pixel of a batch of random style codes' glyphs by more than half a grey level of an
+# 8-bit image (1/512): a change the page could not show. Otherwise they stay 32-bit.
+
+# %%
+all_letters = np.arange(n_letters)
+font_codes = {name: encode(glyphs[name], all_letters).mean(0) for name in names}
+train_font_codes = np.stack([font_codes[name] for name in train_fonts])
+font_vector_mse = per_pixel_mse(x_train, decode(train_font_codes[f_train], y_train))
+print(f"training fonts rebuilt from one style vector per font: MSE {font_vector_mse:.4f} "
+      f"(one code per letter: {per_pixel_mse(x_train, rec_vae_train):.4f})")
+probe_codes = rng.standard_normal((2 * n_letters, hp.latent_dim)).astype("float32")
+probe_labels = np.tile(all_letters, 2)
+ink = layers.Activation("sigmoid", name="ink")(decoder.outputs[0])
+live = export_model(
+    run, keras.Model(decoder.inputs, ink, name="glyph_decoder"), "decoder", tolerance=1 / 512,
+    meta=dict(letters=LETTERS, latent_dim=hp.latent_dim, glyph_size=GLYPH_SIZE,
+              output="ink", specimen=SPECIMEN, morph=[pretty(n) for n in MORPH],
+              fonts=[dict(name=pretty(n), held_out=n in test_fonts,
+                          code=[round(float(v), 4) for v in font_codes[n]]) for n in names]),
+    probe=[probe_codes, one_hot[probe_labels]])
+print(f"decoder for the page: {live['bytes'] / 1e6:.2f} MB as {live['dtype']}, ink within "
+      f"{live['max_abs_diff']:.2g} of the full-precision decoder's")
+
+# %% [markdown]
 # ## Metrics
 #
 # Reconstruction errors are per pixel, on the four held-out fonts (52 letters each), for the VAE
@@ -633,4 +670,7 @@ run.save_metrics({
     "n_fonts_train": len(train_fonts),
     "n_fonts_heldout": len(test_fonts),
     "latent_dims": hp.latent_dim,
+    "train_mse_font_style_vector": font_vector_mse,
+    "live_decoder_bytes": live["bytes"],
+    "live_decoder_max_abs_diff": live["max_abs_diff"],
 })

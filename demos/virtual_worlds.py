@@ -7,7 +7,7 @@ measured against held-out real terrain and a fractal-noise baseline.
 Data: matplotlib's bundled elevation maps (topobathy.npz: 91x120 grid off British Columbia;
 jacksboro_fault_dem.npz: 344x403 grid in Tennessee), the northern third of each held out.
 Run time: quick ~12 s, default ~110 s on 2 CPU cores.
-Outputs: terrain_data.png, generated_terrain.png, terrain_statistics.png, terrain_walk.gif, generated.npz, metrics.json
+Outputs: terrain_data.png, generated_terrain.png, terrain_statistics.png, terrain_walk.gif, generated.npz, generator.js, generator.keras, metrics.json
 Samples: generated.npz: the GAN's heightmaps; numpy.load("generated.npz")["heightmaps"] gives N x 32
 x 32 float16 heights, each map on its own 0 to 1 scale (sea below 0.25)
 Headline: generated_terrain.png
@@ -27,6 +27,7 @@ from matplotlib.colors import LightSource, ListedColormap
 from matplotlib.ticker import NullFormatter
 from scipy import ndimage
 
+from _live import export_model
 from _shared import start
 
 PATCH = 32              # heightmap side, in pixels
@@ -501,6 +502,30 @@ run.show("terrain_walk.gif",
          "latent space.")
 
 # %% [markdown]
+# ## Taking the generator to the page
+#
+# The world generator on the site runs this generator in the reader's browser: a seed picks the
+# 64 latent numbers, one forward pass makes the heightmap, and the page colours and lights it.
+# Besides the weights, the page gets what the rendering above uses: the colour table (which
+# already holds the sea level and the snow line) and the light's direction, height and vertical
+# exaggeration, so a map drawn in the page is lit like the maps on this page. The export keeps
+# 16-bit weights (half the download) only if no height of a batch of maps moves by more than
+# half a step of the 256-colour table (1/512), a change the picture could not show.
+
+# %%
+light = LightSource(azdeg=315, altdeg=40)
+live = export_model(
+    run, generator, "generator", tolerance=1 / 512,
+    meta=dict(latent=hp.latent, size=PATCH, sea_level=SEA_LEVEL, snow_line=SNOW_LINE,
+              colours=(terrain_colormap()(np.linspace(0, 1, 256))[:, :3] * 255).round()
+              .astype(int).tolist(),
+              light=dict(azimuth_deg=light.azdeg, altitude_deg=light.altdeg,
+                         exaggeration=25.0, blend="soft")),
+    probe=rng.standard_normal((64, hp.latent)).astype("float32"))
+print(f"generator for the page: {live['bytes'] / 1e6:.2f} MB as {live['dtype']}, heightmaps "
+      f"within {live['max_abs_diff']:.2g} of the full-precision generator")
+
+# %% [markdown]
 # ## Metrics
 #
 # Distances are Wasserstein-1 between histograms over all pixels of the evaluation patches, in
@@ -520,4 +545,6 @@ metrics_file = run.save_metrics({
     "spectral_exponent_gan": exponents["GAN"],
     "spectral_exponent_fractal_baseline": exponents["fractal noise"],
     "training_steps": hp.steps,
+    "live_generator_bytes": live["bytes"],
+    "live_generator_max_abs_diff": live["max_abs_diff"],
 })

@@ -66,7 +66,55 @@ def measure_digits(page, selector: str) -> dict:
             "ms per slider move (95th percentile)": (times[int(0.95 * (len(times) - 1))], "ms", "")}
 
 
-MEASURES = {"digits": measure_digits}
+def measure_typeface(page, selector: str) -> dict:
+    """Milliseconds from a style slider's event to the redrawn letters (decode and drawing, coalesced
+    to one animation frame): while it moves (`input`: the reader's line, 15 letters) and when it
+    is let go (`change`: all 52 letters)."""
+    times = page.evaluate("""async sel => {
+        const el = document.querySelector(sel), w = el.liveTypeface;
+        const input = el.querySelectorAll('input[type=range]')[1], drag = [], release = [];
+        for (let i = 0; i < 20; i++) {
+            input.value = String(-1 + 0.1 * i);
+            const t = performance.now();
+            input.dispatchEvent(new Event('input', {bubbles: true}));
+            await w.idle();
+            drag.push(performance.now() - t);
+        }
+        for (let i = 0; i < 6; i++) {
+            input.value = String(1 - 0.2 * i);
+            const t = performance.now();
+            input.dispatchEvent(new Event('input', {bubbles: true}));
+            input.dispatchEvent(new Event('change', {bubbles: true}));
+            await w.idle();
+            release.push(performance.now() - t);
+        }
+        return {drag: drag.slice(2), release: release.slice(1)};
+    }""", selector)
+    return {"ms per slider move, reader's line (median)": (statistics.median(times["drag"]), "ms", "goal ≤ 50 ms"),
+            "ms per slider release, all 52 letters (median)": (statistics.median(times["release"]), "ms", "")}
+
+
+def measure_worlds(page, selector: str) -> dict:
+    """Milliseconds for a new world: the generator alone, and generation plus shading and drawing."""
+    times = page.evaluate("""async sel => {
+        const el = document.querySelector(sel), w = el.liveWorlds, field = el.querySelector('input[type=number]');
+        const generate = [], whole = [];
+        for (let i = 0; i < 12; i++) {
+            let t = performance.now();
+            await w.generate(1000 + i);
+            generate.push(performance.now() - t);
+            field.value = String(2000 + i);
+            t = performance.now();
+            await w.draw();
+            whole.push(performance.now() - t);
+        }
+        return {generate: generate.slice(2), whole: whole.slice(2)};
+    }""", selector)
+    return {"ms per new world, generator only (median)": (statistics.median(times["generate"]), "ms", ""),
+            "ms per new world, generated, shaded and drawn (median)": (statistics.median(times["whole"]), "ms", "")}
+
+
+MEASURES = {"digits": measure_digits, "typeface": measure_typeface, "worlds": measure_worlds}
 
 
 # --- measuring ---------------------------------------------------------------------------------------
