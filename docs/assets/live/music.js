@@ -227,12 +227,12 @@
     const seedLabel = el("label", { for: `${id}-seed` }, "Seed");
     const seed = el("input", { id: `${id}-seed`, type: "number", min: "0", max: "4294967295", step: "1", inputmode: "numeric" });
     seed.value = "42";
-    const newSeed = el("button", { type: "button" }, "New seed");
+    const newSeed = el("button", { type: "button", class: "live-button" }, "New seed");
 
-    const compose = el("button", { type: "button", class: "live-primary" }, "Compose");
-    const play = el("button", { type: "button" }, "Play");
-    const stop = el("button", { type: "button" }, "Stop");
-    const download = el("button", { type: "button" }, "Download MIDI");
+    const compose = el("button", { type: "button", class: "live-button live-primary" }, "Compose");
+    const play = el("button", { type: "button", class: "live-button" }, "Play");
+    const stop = el("button", { type: "button", class: "live-button" }, "Stop");
+    const download = el("button", { type: "button", class: "live-button" }, "Download MIDI");
     play.disabled = stop.disabled = download.disabled = true;
 
     const canvas = el("canvas", { width: "720", height: "260", role: "img", class: "live-roll", "aria-label": "Piano roll: nothing composed yet" });
@@ -419,4 +419,16 @@
   }
 
   window.LiveMusic = { composer, notesOf, parseMelody, melodyText, midiBytes, init };
+
+  if (window.Live) {
+    window.Live.widget("music", function (node, models, ui) {
+      const model = models.model;
+      const desc = window.LIVE_MODELS[model.key];
+      const meta = model.meta;
+      if (!meta.embeddings || !meta.voices || !meta.melodies) throw new Error("the model file lacks its description of the tokens");
+      const stepper = LiveRNN.fromDescription(desc, meta.embeddings);
+      node.liveMusic = { writer: composer(stepper, meta), meta, ...init(ui.panel, stepper, window.Live.rng, meta, { metricsHref: node.dataset.metrics }) };
+      ui.say("Live: the network runs in your browser. Choose what to write, press Compose, then Play.");
+    }, { startLabel: "Start the chorale composer" });
+  }
 })();

@@ -190,5 +190,59 @@
     return p.map((v) => v / total);
   }
 
-  window.LiveRNN = { recurrentModel, pickIndex, softmax, gruCell, layersOf };
+  /* The runner for an exported description (window.LIVE_MODELS[key], see demos/_live.py):
+   * its weights decoded once into Float32Arrays with Live.decodeWeight. */
+  const built = new WeakMap();
+  function fromDescription(desc, embeddingNames) {
+    if (!built.has(desc)) {
+      const weightsOf = (name) => {
+        const list = desc.weights[name];
+        if (!list) throw new Error(`the model file has no weights for layer ${name}`);
+        return list.map((w) => ({ shape: w.shape, data: window.Live.decodeWeight(w) }));
+      };
+      built.set(desc, recurrentModel(desc.model, weightsOf, embeddingNames));
+    }
+    return built.get(desc);
+  }
+
+  /* The same GRU for Live.Model (whole sequences with tfjs-core ops), so model.predict works
+   * on the exported text and chorale models too; tfjs-layers' own GRU refuses reset_after. */
+  function gruLayer(c, w) {
+    const [kernel, recurrent, bias] = w.list;
+    const units = c.units;
+    if (c.go_backwards || c.stateful) throw new Error(`GRU ${c.name}: go_backwards and stateful are not supported`);
+    const act = window.Live.activation(c.activation), gate = window.Live.activation(c.recurrent_activation);
+    const resetAfter = c.reset_after !== false, useBias = c.use_bias !== false && bias;
+    return function (x) {
+      const tf = window.tf;
+      const [batch, steps, dim] = x.shape;
+      let mx = tf.matMul(tf.reshape(x, [-1, dim]), kernel);
+      const inBias = useBias ? (resetAfter ? tf.gather(bias, 0) : bias) : null;
+      const recBias = useBias && resetAfter ? tf.gather(bias, 1) : null;
+      if (inBias) mx = tf.add(mx, inBias);
+      mx = tf.reshape(mx, [batch, steps, 3 * units]);
+      const [rz, rr, rh] = tf.split(recurrent, 3, 1);
+      let h = tf.zeros([batch, units]);
+      const outs = [];
+      for (let t = 0; t < steps; t++) {
+        const [xz, xr, xh] = tf.split(tf.squeeze(tf.slice(mx, [0, t, 0], [batch, 1, 3 * units]), [1]), 3, 1);
+        let hz = tf.matMul(h, rz), hr = tf.matMul(h, rr), hh;
+        if (resetAfter) {
+          hh = tf.matMul(h, rh);
+          if (recBias) {
+            const [bz, br, bh] = tf.split(recBias, 3, 0);
+            hz = tf.add(hz, bz); hr = tf.add(hr, br); hh = tf.add(hh, bh);
+          }
+        }
+        const z = gate(tf.add(xz, hz)), r = gate(tf.add(xr, hr));
+        const cand = resetAfter ? act(tf.add(xh, tf.mul(r, hh))) : act(tf.add(xh, tf.matMul(tf.mul(r, h), rh)));
+        h = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), cand));
+        outs.push(h);
+      }
+      return c.return_sequences ? tf.stack(outs, 1) : h;
+    };
+  }
+  if (window.Live && window.Live.registerLayer) window.Live.registerLayer("GRU", gruLayer);
+
+  window.LiveRNN = { recurrentModel, fromDescription, pickIndex, softmax, gruCell, layersOf };
 })();

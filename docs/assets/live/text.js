@@ -106,12 +106,12 @@
     const seedLabel = el("label", { for: `${id}-seed` }, "Seed");
     const seed = el("input", { id: `${id}-seed`, type: "number", min: "0", max: "4294967295", step: "1", inputmode: "numeric" });
     seed.value = String(meta.check ? meta.check.seed : 42);
-    const newSeed = el("button", { type: "button" }, "New seed");
+    const newSeed = el("button", { type: "button", class: "live-button" }, "New seed");
 
-    const write = el("button", { type: "button", class: "live-primary" }, "Write");
-    const stop = el("button", { type: "button" }, "Stop");
+    const write = el("button", { type: "button", class: "live-button live-primary" }, "Write");
+    const stop = el("button", { type: "button", class: "live-button" }, "Stop");
     stop.disabled = true;
-    const download = el("button", { type: "button" }, "Download the text");
+    const download = el("button", { type: "button", class: "live-button" }, "Download the text");
     const status = el("p", { class: "live-status", role: "status", "aria-live": "polite" });
 
     const row = (...kids) => { const d = el("div", { class: "live-row" }); d.append(...kids); return d; };
@@ -215,4 +215,18 @@
   }
 
   window.LiveText = { textWriter, init };
+
+  if (window.Live) {
+    window.Live.widget("text", function (node, models, ui) {
+      const model = models.model;
+      const desc = window.LIVE_MODELS[model.key];
+      const meta = model.meta;
+      if (typeof meta.chars !== "string" || meta.chars.length === 0) {
+        throw new Error("the model file has no vocabulary");
+      }
+      const writer = textWriter(LiveRNN.fromDescription(desc), meta);
+      node.liveText = { writer, ...init(ui.panel, writer, window.Live.rng, meta, { metricsHref: node.dataset.metrics }) };
+      ui.say("Live: the model runs in your browser. Type or edit the text, then press Write (Ctrl+Enter); Stop or Escape halts it.");
+    }, { startLabel: "Start writing with the model" });
+  }
 })();
