@@ -6,7 +6,7 @@ chorales it never saw and with a Markov-chain baseline.
 
 Data: the Bach chorales bundled with music21 (the 313 of 371 in 4/4 with four voices), 15% of whole chorales held out.
 Run time: quick ~12 s (~16 s with a cold parse cache), default ~2 min (~2.5 min cold) on 2 CPU cores.
-Outputs: piano_rolls.png, comparison.png, training.png, piece.mid, piece.wav, samples.npz, metrics.json
+Outputs: piano_rolls.png, comparison.png, training.png, piece.mid, piece.wav, samples.npz, model.js, model.keras, metrics.json
 Headline: piano_rolls.png
 Page: introduction/overview.md#music-and-audio-generation
 """
@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+import _live
 import _shared
 from _shared import start
 
@@ -710,6 +711,83 @@ run.show("comparison.png", "Four panels comparing real Bach excerpts, network pi
          "independent Markov voices fall apart.")
 
 # %% [markdown]
+# ## The same network in your browser
+#
+# The page plays with this very network: it is exported with what the page needs to know
+# about the tokens (pitch range, the two special tokens, the grid and the tempo) into a script
+# file that the page loads, and a few lines of JavaScript run the same embeddings, GRU step and
+# output layer. Sampling is split from randomness so that the page and Python provably compose
+# the same piece from the same seed: `pick_index` turns one uniform number in [0, 1) into a
+# token by walking the cumulative probabilities, and `compose_with_draws` writes a piece with
+# one such number per token. Given a melody, it *harmonises*: the soprano token at every step
+# is the melody's, not a draw, and the network writes the three lower voices under it (it
+# hears the melody up to the current note, not ahead of it). The page offers the opening
+# soprano lines of a few held-out chorales to harmonise, or a melody the reader types.
+
+
+# %%
+def pick_index(logits, temperature, draw, banned=()):
+    """The index that the uniform `draw` in [0, 1) selects from softmax(logits / temperature),
+    walking the cumulative weights in order; `banned` indices get no weight."""
+    z = np.asarray(logits, dtype="float64") / temperature
+    z[list(banned)] = -np.inf
+    w = np.exp(z - z.max())
+    cumulative = np.cumsum(w)
+    hit = np.flatnonzero(cumulative > draw * cumulative[-1])
+    return int(hit[0]) if len(hit) else int(np.flatnonzero(w > 0)[-1])
+
+
+def chorale_step(model):
+    """One token through a trained (or reloaded) model: (token, voice, phase, state) ->
+    (logits, state), each argument of shape (1,)."""
+    emb_t, emb_v, emb_p = (model.get_layer(k) for k in ("token_embedding", "voice_embedding",
+                                                        "phase_embedding"))
+    cell, head = model.get_layer("gru").cell, model.get_layer("next_token")
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def step(token, voice, phase, state):
+        h, _ = cell(emb_t(token) + emb_v(voice) + emb_p(phase), [state])
+        return head(h), h
+
+    return step
+
+
+def compose_with_draws(step, units, steps, phase, draws, temperature, melody=None):
+    """(steps, 4) tokens, one draw per sampled token. With `melody` ((steps,) soprano tokens)
+    the soprano is given and only the three lower voices are drawn."""
+    draws = iter(draws)
+    state = tf.zeros((1, units))
+    token, out = BOS, np.zeros((steps, 4), dtype=np.int32)
+    for t in range(steps * 4):
+        s, v = divmod(t, 4)
+        logits, state = step(tf.constant([token], "int32"), tf.constant([v], "int32"),
+                             tf.constant([(phase + s) % STEPS_PER_BAR], "int32"), state)
+        if melody is not None and v == 0:
+            token = int(melody[s])
+        else:
+            token = pick_index(logits.numpy()[0], temperature, next(draws), banned=[BOS])
+        out[s, v] = token
+    return out
+
+
+LIVE_MELODIES = 4
+live_melodies = [dict(name=c["name"], phase=int(c["phase"]),
+                      tokens=encode(c["pitch"][:PIECE_STEPS], c["struck"][:PIECE_STEPS])[:, 0].tolist())
+                 for c in heldout[:LIVE_MELODIES]]
+phase_counts = np.bincount([c["phase"] for c in train], minlength=STEPS_PER_BAR)
+probe = [a[:1, :64] for a in pad(heldout_seqs[:1])[0][:3]]
+live_export = _live.export_model(
+    run, model, "model",
+    meta=dict(vocab=VOCAB, rest=REST, bos=BOS, pitch_lo=PITCH_LO, pitch_hi=PITCH_HI,
+              voices=list(VOICES), step_quarter_notes=STEP, steps_per_bar=STEPS_PER_BAR,
+              piece_steps=PIECE_STEPS, tempo_bpm=TEMPO_BPM, temperature=hp.temperature,
+              embeddings=["token_embedding", "voice_embedding", "phase_embedding"],
+              start_phase_counts=phase_counts.tolist(), melodies=live_melodies),
+    probe=probe)
+print(f"exported for the page: {live_export['bytes'] / 1e3:.0f} kB of {live_export['dtype']} "
+      f"weights (largest change to the logits: {live_export['max_abs_diff']:.1e})")
+
+# %% [markdown]
 # ## Metrics
 #
 # Losses are in nats per token on the held-out chorales. `pitch_class_l1_*` compares whole sets,
@@ -737,4 +815,7 @@ run.save_metrics({
     "n_train_chorales": len(train),
     "n_heldout_chorales": len(heldout),
     "n_pieces": hp.n_pieces,
+    "live_model_bytes": live_export["bytes"],
+    "live_model_float16": float(live_export["dtype"] == "float16"),
+    "live_model_max_abs_diff": live_export["max_abs_diff"],
 })

@@ -7,7 +7,7 @@ and 7, interpolated Kneser-Ney) fitted to the same training text in the same run
 
 Data: the help topics bundled with Python (pydoc_data.topics, about 465,000 characters); the alphabetical tail, "typesfunctions" to "yield" (about 11%), is held out.
 Run time: quick ~10 s, default ~90 s on 2 CPU cores.
-Outputs: loss.png, typing.gif, samples.txt, metrics.json
+Outputs: loss.png, typing.gif, samples.txt, model.js, model.keras, metrics.json
 Headline: typing.gif
 Page: introduction/overview.md#text-generation
 """
@@ -23,6 +23,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 from pydoc_data.topics import topics
 
+import _live
 from _shared import start
 
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
@@ -497,6 +498,81 @@ print(f"held-out cost: {bpc_word_start:.2f} bits on the first letter of a word "
       f"({word_inside.sum():,} letters)")
 
 # %% [markdown]
+# ## The same model in your browser
+#
+# The page lets you write with this very network: it is exported with its vocabulary into a
+# script file that the page loads, and a few lines of JavaScript run the same embedding, GRU
+# step and output layer. To make the browser and Python provably write the same text, sampling
+# is split from randomness: `pick_index` turns one uniform number in [0, 1) into a character
+# by walking the cumulative probabilities, and `write_with_draws` continues an opening with
+# one such number per character. The page draws its numbers from a small seeded generator
+# (mulberry32) that Python can replay, so a seed shown on the page names a text exactly. The
+# opening's characters that the model never saw in training are skipped and reported, not fed
+# in as the spare symbol.
+
+
+# %%
+def pick_index(logits, temperature, draw, banned=()):
+    """The index that the uniform `draw` in [0, 1) selects from softmax(logits / temperature),
+    walking the cumulative weights in order; `banned` indices get no weight."""
+    z = np.asarray(logits, dtype="float64") / temperature
+    z[list(banned)] = -np.inf
+    w = np.exp(z - z.max())
+    cumulative = np.cumsum(w)
+    hit = np.flatnonzero(cumulative > draw * cumulative[-1])
+    return int(hit[0]) if len(hit) else int(np.flatnonzero(w > 0)[-1])
+
+
+def text_step(model):
+    """One character through a trained (or reloaded) model: (ids (1,), state) -> (logits, state)."""
+    embedding_layer, gru_layer, dense_layer = model.layers
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def step(token, state):
+        h, _ = gru_layer.cell(embedding_layer(token), [state])
+        return dense_layer(h), h
+
+    return step
+
+
+def write_with_draws(step, units, chars, prompt, draws, temperature):
+    """Continue `prompt` with one character per uniform draw. Characters of the prompt that are
+    not in `chars` are skipped. Returns (text written, sorted skipped characters)."""
+    index = {c: i for i, c in enumerate(chars)}
+    known = [index[c] for c in prompt if c in index]
+    skipped = sorted({c for c in prompt if c not in index})
+    if not known:
+        raise ValueError("the opening has no character the model knows: type some text first")
+    state = tf.zeros((1, units))
+    for token in known:
+        logits, state = step(tf.constant([token], dtype="int32"), state)
+    written = []
+    for draw in draws:
+        # The spare "unseen character" symbol (the last id) is never written.
+        pick = pick_index(logits.numpy()[0], temperature, draw, banned=[len(chars)])
+        written.append(chars[pick])
+        logits, state = step(tf.constant([pick], dtype="int32"), state)
+    return "".join(written), skipped
+
+
+LIVE_TEMPERATURE = TEMPERATURES["medium"]
+LIVE_CHECK_CHARS = 200
+draw = _live.rng(run.seed)  # the page's generator, replayed
+live_draws = [draw() for _ in range(LIVE_CHECK_CHARS)]
+live_text, _ = write_with_draws(text_step(model), hp.units, chars, PROMPT, live_draws,
+                                LIVE_TEMPERATURE)
+probe_ids = encode(PROMPT * 2, chars)[None, :]
+live_export = _live.export_model(
+    run, model, "model",
+    meta=dict(chars="".join(chars), prompt=PROMPT, temperature=LIVE_TEMPERATURE,
+              check=dict(seed=run.seed, temperature=LIVE_TEMPERATURE, text=live_text),
+              max_prompt_chars=2000),
+    probe=probe_ids)
+print(f"exported for the page: {live_export['bytes'] / 1e3:.0f} kB of {live_export['dtype']} "
+      f"weights (largest change to the logits: {live_export['max_abs_diff']:.1e}); seed "
+      f"{run.seed} at temperature {LIVE_TEMPERATURE} writes:\n{PROMPT}{live_text}")
+
+# %% [markdown]
 # ## Metrics
 #
 # All bits-per-character figures are on the same held-out characters (the topics listed at the
@@ -518,4 +594,7 @@ run.save_metrics({
     "bpc_uniform_guess": math.log2(vocab_size),
     "val_characters": float(mask_val.sum()),
     **{f"copied20_{name}_temperature": copied[name] for name in TEMPERATURES},
+    "live_model_bytes": live_export["bytes"],
+    "live_model_float16": float(live_export["dtype"] == "float16"),
+    "live_model_max_abs_diff": live_export["max_abs_diff"],
 })
