@@ -557,20 +557,22 @@ def write_with_draws(step, units, chars, prompt, draws, temperature):
 
 LIVE_TEMPERATURE = TEMPERATURES["medium"]
 LIVE_CHECK_CHARS = 200
-draw = _live.rng(run.seed)  # the page's generator, replayed
-live_draws = [draw() for _ in range(LIVE_CHECK_CHARS)]
-live_text, _ = write_with_draws(text_step(model), hp.units, chars, PROMPT, live_draws,
-                                LIVE_TEMPERATURE)
 probe_ids = encode(PROMPT * 2, chars)[None, :]
 live_export = _live.export_model(
     run, model, "model",
-    meta=dict(chars="".join(chars), prompt=PROMPT, temperature=LIVE_TEMPERATURE,
-              check=dict(seed=run.seed, temperature=LIVE_TEMPERATURE, text=live_text),
+    meta=dict(chars="".join(chars), prompt=PROMPT, temperature=LIVE_TEMPERATURE, seed=run.seed,
               max_prompt_chars=2000),
     probe=probe_ids)
+# What the page writes for this seed: the exported network (its weights as the page gets them),
+# the page's random numbers replayed, the shared sampler.
+page_model = keras.saving.load_model(run.out / "model.keras", compile=False)
+draw = _live.rng(run.seed)
+live_text, _ = write_with_draws(text_step(page_model), hp.units, chars, PROMPT,
+                                [draw() for _ in range(LIVE_CHECK_CHARS)], LIVE_TEMPERATURE)
 print(f"exported for the page: {live_export['bytes'] / 1e3:.0f} kB of {live_export['dtype']} "
-      f"weights (largest change to the logits: {live_export['max_abs_diff']:.1e}); seed "
-      f"{run.seed} at temperature {LIVE_TEMPERATURE} writes:\n{PROMPT}{live_text}")
+      f"weights (largest change to the logits: {live_export['max_abs_diff']:.1e}). With seed "
+      f"{run.seed} at temperature {LIVE_TEMPERATURE} the page writes:\n{PROMPT}{live_text}")
+
 
 # %% [markdown]
 # ## Metrics

@@ -199,10 +199,15 @@
 
   function init(root, model, rng, meta, options) {
     const id = `live-music-${++counter}`;
+    const data = options.node || root; // where tests and benchmarks read results (data-*)
     const writer = composer(model, meta);
     const reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    const box = el("div", { class: "live-music" });
+    const box = el("div", { class: "live-music live-controls" });
+    box.style.flex = "1 1 100%"; // the whole panel: this widget is one column
+
     const row = (...kids) => { const d = el("div", { class: "live-row" }); d.append(...kids); return d; };
+    // A label above its control, styled by live.css (.live-field); sliders keep their value beside them.
+    const field = (label, control, extra, kind) => { const d = el("div", { class: kind || "live-field" }); d.append(label, control); if (extra) d.append(extra); return d; };
 
     const modeLabel = el("label", { for: `${id}-mode` }, "What to write");
     const mode = el("select", { id: `${id}-mode` });
@@ -219,7 +224,7 @@
     const tempLabel = el("label", { for: `${id}-temp` }, "Temperature");
     const temp = el("input", { id: `${id}-temp`, type: "range", min: "0.3", max: "1.5", step: "0.05" });
     temp.value = String(meta.temperature || 1);
-    const tempValue = el("output", { for: `${id}-temp` });
+    const tempValue = el("output", { for: `${id}-temp`, class: "live-value" });
     const showTemp = () => { tempValue.textContent = Number(temp.value).toFixed(2); };
     showTemp();
     temp.addEventListener("input", showTemp);
@@ -242,8 +247,11 @@
     details.append(notesText);
     const status = el("p", { class: "live-status", role: "status", "aria-live": "polite" });
 
-    box.append(row(modeLabel, mode), row(melodyLabel, melody), row(melodyHelp),
-      row(tempLabel, temp, tempValue, seedLabel, seed, newSeed),
+    melody.style.width = "100%";
+    canvas.style.maxWidth = "100%";
+    box.append(field(modeLabel, mode), field(melodyLabel, melody, melodyHelp),
+      field(tempLabel, temp, tempValue, "live-field live-slider"),
+      row(field(seedLabel, seed, null, "live-field live-seed"), newSeed),
       row(compose, play, stop, download), status, canvas, details);
     if (options.metricsHref) {
       const p = el("p", { class: "live-note" });
@@ -333,8 +341,8 @@
         if (!job.done) { setTimeout(slice, 0); return; }
         const secs = (performance.now() - t0) / 1000;
         piece = { tokens: job.tokens, notes: notesOf(meta, job.tokens), phase, seed: seedValue, steps, melody: !!melodyTokens };
-        root.dataset.composeSeconds = secs.toFixed(3);
-        root.dataset.phase = String(phase);
+        data.dataset.composeSeconds = secs.toFixed(3);
+        data.dataset.phase = String(phase);
         busy = false; compose.disabled = false; play.disabled = false; download.disabled = false;
         box.setAttribute("aria-busy", "false");
         draw(); describe();
@@ -350,7 +358,7 @@
       if (p.timer) clearInterval(p.timer);
       p.ctx.close();
       stop.disabled = true; play.disabled = !piece;
-      root.dataset.playing = "false";
+      data.dataset.playing = "false";
       draw();
     }
 
@@ -386,7 +394,7 @@
       }
       const total = piece.steps * secondsPerStep;
       player = { ctx, nodes };
-      root.dataset.playing = "true";
+      data.dataset.playing = "true";
       play.disabled = true; stop.disabled = false;
       say(`Playing ${total.toFixed(0)} seconds at ${meta.tempo_bpm} beats per minute.`);
       let lastStep = -1;
@@ -397,7 +405,7 @@
         // With reduced motion the playhead jumps bar by bar instead of gliding.
         const unit = reduceMotion ? meta.steps_per_bar : 1;
         const s = Math.max(0, Math.floor(elapsed / secondsPerStep / unit) * unit);
-        if (s !== lastStep) { lastStep = s; root.dataset.playStep = String(s); draw(Math.min(s, piece.steps)); }
+        if (s !== lastStep) { lastStep = s; data.dataset.playStep = String(s); draw(Math.min(s, piece.steps)); }
       };
       if (reduceMotion) player.timer = setInterval(follow, 100);
       else { const loop = () => { follow(); if (player) player.frame = requestAnimationFrame(loop); }; loop(); }
@@ -427,7 +435,7 @@
       const meta = model.meta;
       if (!meta.embeddings || !meta.voices || !meta.melodies) throw new Error("the model file lacks its description of the tokens");
       const stepper = LiveRNN.fromDescription(desc, meta.embeddings);
-      node.liveMusic = { writer: composer(stepper, meta), meta, ...init(ui.panel, stepper, window.Live.rng, meta, { metricsHref: node.dataset.metrics }) };
+      node.liveMusic = { writer: composer(stepper, meta), meta, ...init(ui.panel, stepper, window.Live.rng, meta, { metricsHref: node.dataset.metrics, node }) };
       ui.say("Live: the network runs in your browser. Choose what to write, press Compose, then Play.");
     }, { startLabel: "Start the chorale composer" });
   }

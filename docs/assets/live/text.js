@@ -82,8 +82,11 @@
 
   function init(root, writer, rng, meta, options) {
     const id = `live-text-${++counter}`;
+    const data = options.node || root; // where tests and benchmarks read results (data-*)
     const reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-    const box = el("div", { class: "live-text" });
+    const box = el("div", { class: "live-text live-controls" });
+    box.style.flex = "1 1 100%"; // the whole panel: this widget is one column
+
 
     const textLabel = el("label", { for: `${id}-text` }, "Your text (the model continues it; edit it and press Write again)");
     const textarea = el("textarea", { id: `${id}-text`, rows: "9", spellcheck: "false", class: "live-text-area" });
@@ -92,7 +95,7 @@
     const tempLabel = el("label", { for: `${id}-temp` }, "Temperature");
     const temp = el("input", { id: `${id}-temp`, type: "range", min: "0.1", max: "2", step: "0.05" });
     temp.value = String(meta.temperature || 0.7);
-    const tempValue = el("output", { for: `${id}-temp`, "aria-live": "off" });
+    const tempValue = el("output", { for: `${id}-temp`, class: "live-value" });
     const tempHelp = el("span", { class: "live-help" }, "low: safe, repetitive text; high: inventive, then broken");
     const showTemp = () => { tempValue.textContent = Number(temp.value).toFixed(2); };
     showTemp();
@@ -105,7 +108,7 @@
 
     const seedLabel = el("label", { for: `${id}-seed` }, "Seed");
     const seed = el("input", { id: `${id}-seed`, type: "number", min: "0", max: "4294967295", step: "1", inputmode: "numeric" });
-    seed.value = String(meta.check ? meta.check.seed : 42);
+    seed.value = String(meta.seed === undefined ? 42 : meta.seed);
     const newSeed = el("button", { type: "button", class: "live-button" }, "New seed");
 
     const write = el("button", { type: "button", class: "live-button live-primary" }, "Write");
@@ -115,10 +118,13 @@
     const status = el("p", { class: "live-status", role: "status", "aria-live": "polite" });
 
     const row = (...kids) => { const d = el("div", { class: "live-row" }); d.append(...kids); return d; };
+    // A label above its control, styled by live.css (.live-field); sliders keep their value beside them.
+    const field = (label, control, extra, kind) => { const d = el("div", { class: kind || "live-field" }); d.append(label, control); if (extra) d.append(extra); return d; };
+    textarea.style.width = "100%";
     box.append(
-      row(textLabel), row(textarea),
-      row(tempLabel, temp, tempValue, tempHelp),
-      row(lengthLabel, length, seedLabel, seed, newSeed),
+      field(textLabel, textarea),
+      field(tempLabel, temp, tempValue, "live-field live-slider"), tempHelp,
+      row(field(lengthLabel, length), field(seedLabel, seed, null, "live-field live-seed"), newSeed),
       row(write, stop, download),
       status);
     if (options.metricsHref) {
@@ -173,7 +179,7 @@
         setRunning(false);
         const secs = (performance.now() - t0) / 1000;
         const rate = secs > 0 ? Math.round(written.length / secs) : 0;
-        root.dataset.charsPerSecond = String(rate);
+        data.dataset.charsPerSecond = String(rate);
         say(`${reason} ${written.length} characters at temperature ${temperature.toFixed(2)}, seed ${current.seed} (${rate} per second). Press Write to continue.${skippedNote}`);
       }
       function slice() {
@@ -225,7 +231,7 @@
         throw new Error("the model file has no vocabulary");
       }
       const writer = textWriter(LiveRNN.fromDescription(desc), meta);
-      node.liveText = { writer, ...init(ui.panel, writer, window.Live.rng, meta, { metricsHref: node.dataset.metrics }) };
+      node.liveText = { writer, ...init(ui.panel, writer, window.Live.rng, meta, { metricsHref: node.dataset.metrics, node }) };
       ui.say("Live: the model runs in your browser. Type or edit the text, then press Write (Ctrl+Enter); Stop or Escape halts it.");
     }, { startLabel: "Start writing with the model" });
   }
