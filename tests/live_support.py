@@ -96,7 +96,12 @@ def open_page(browser, site: Path, page_path: str, viewport=None, wait: bool = T
             r.abort()
 
     context.route("**/*", route)
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    def console(message):
+        if message.type == "error":
+            where = (message.location or {}).get("url", "")
+            page.console_errors.append(f"{message.text} [{where}]" if where else message.text)
+
+    page.on("console", console)
     page.on("pageerror", lambda e: page.console_errors.append(f"uncaught: {e}"))
     path, _, anchor = page_path.partition("#")
     url = (site / path).resolve().as_uri() + (f"#{anchor}" if anchor else "")
@@ -145,6 +150,22 @@ def keras_model(live_site):
         return cache[demo, name]
 
     return load
+
+
+# Console errors that are the theme's and not any widget's, each with its reason. Nothing else
+# is set aside: `widget_errors(page)` is every other console error on the page.
+NOT_WIDGET_ERRORS = [
+    # mkdocs-material's search loads search/search_index.js with a worker, which Chromium
+    # refuses from file:// until the site's offline setup (the site work on issue 9, part 0)
+    # serves it in a form that loads there.
+    ("search_index", "the theme's search index, not a widget"),
+    ("search/worker", "the theme's search worker, not a widget"),
+]
+
+
+def widget_errors(page) -> list[str]:
+    return [e for e in page.console_errors
+            if not any(marker in e for marker, _ in NOT_WIDGET_ERRORS)]
 
 
 def wait_ready(page, selector: str, timeout: float = 60_000):

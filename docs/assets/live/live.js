@@ -570,16 +570,18 @@
       input.value = opts.value === undefined ? input.min : opts.value;
       out.htmlFor = id;
       var format = opts.format || function (v) { return String(v); };
-      function show() { out.textContent = format(Number(input.value)); input.setAttribute("aria-valuetext", out.textContent); }
+      // The value shown (and returned) is the one set, even where the thumb snaps to a step.
+      var current = Number(input.value);
+      function show() { out.textContent = format(current); input.setAttribute("aria-valuetext", out.textContent); }
       show();
-      input.addEventListener("input", function () { show(); if (opts.onInput) { opts.onInput(Number(input.value)); } });
-      input.addEventListener("change", function () { if (opts.onChange) { opts.onChange(Number(input.value)); } });
+      input.addEventListener("input", function () { current = Number(input.value); show(); if (opts.onInput) { opts.onInput(current); } });
+      input.addEventListener("change", function () { if (opts.onChange) { opts.onChange(current); } });
       wrap.appendChild(lab); wrap.appendChild(input); wrap.appendChild(out);
       place(wrap, opts);
       return {
-        el: wrap, input: input, label: lab,
-        get value() { return Number(input.value); },
-        set value(v) { input.value = v; show(); }
+        el: wrap, input: input, label: lab, output: out,
+        get value() { return current; },
+        set value(v) { current = Number(v); input.value = v; show(); }
       };
     };
 
