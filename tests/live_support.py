@@ -11,7 +11,7 @@ Use it from a test module with
   no generated outputs, the quick profile of every demo runs first).
 - `open_file_page(page_path)`: a headless Chromium page (Debian's /usr/bin/chromium) showing
   `file://<site>/<page_path>`. Every request that is not for a file:// URL is aborted and
-  recorded in `page.blocked_requests`; console errors and uncaught exceptions are collected in
+  recorded in `page.blocked_requests` (every URL asked for is in `page.requested`); console errors and uncaught exceptions are collected in
   `page.console_errors`. Downloads are accepted.
 - `keras_model(demo, name)`: the `<name>.keras` file the demo exported beside `<name>.js`, the
   same network with the same weights the page receives, loaded with Keras.
@@ -87,6 +87,8 @@ def open_page(browser, site: Path, page_path: str, viewport=None, wait: bool = T
     page = context.new_page()
     page.console_errors = []
     page.blocked_requests = []
+    page.requested = []   # every URL the page asked for, in order
+    page.on("request", lambda request: page.requested.append(request.url))
 
     def route(r):
         if r.request.url.startswith("file:"):
@@ -109,14 +111,40 @@ def open_page(browser, site: Path, page_path: str, viewport=None, wait: bool = T
     return page
 
 
+# Playwright's sync API allows one running instance per thread, but each test module that
+# imports these fixtures gets its own copy of them; so they share one browser, counted.
+_shared = {"users": 0, "playwright": None, "browser": None}
+
+
+def _running_browser():
+    """A Chromium another test module (tests/test_browser.py) already launched, if any."""
+    import gc
+
+    from playwright.sync_api import Browser
+
+    found = [o for o in gc.get_objects() if isinstance(o, Browser) and o.is_connected()]
+    return found[0] if found else None
+
+
 @pytest.fixture(scope="session")
 def live_browser():
-    from playwright.sync_api import sync_playwright
+    if _shared["users"] == 0:
+        from playwright.sync_api import Error, sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
+        try:
+            _shared["playwright"] = sync_playwright().start()
+            _shared["browser"] = launch(_shared["playwright"])
+        except Error as error:
+            # Only one sync Playwright may run at a time: borrow the one that is running.
+            _shared["playwright"], _shared["browser"] = None, _running_browser()
+            if _shared["browser"] is None:
+                raise error
+    _shared["users"] += 1
+    yield _shared["browser"]
+    _shared["users"] -= 1
+    if _shared["users"] == 0 and _shared["playwright"] is not None:
+        _shared["browser"].close()
+        _shared["playwright"].stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import _live
-from live_support import ROOT, launch, open_page
+from live_support import ROOT, live_browser, open_page  # noqa: F401 (fixture)
 
 # The first draws of the reference mulberry32 (the widely copied JavaScript original, run in
 # Node 20) for three seeds; both _live.rng and Live.rng must reproduce them.
@@ -168,16 +168,6 @@ def test_export_refuses_what_the_page_cannot_rebuild(tmp_path):
 # --- live.js in the browser ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        b = launch(playwright)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
 def mini_site(tmp_path_factory):
     """A one-page folder laid out like the site: assets/live, assets/vendor, generated/demo."""
     site = tmp_path_factory.mktemp("mini-site")
@@ -218,8 +208,8 @@ def page_predict(page, model_path, inputs):
         }""", [model_path, inputs])
 
 
-def test_page_rebuilds_models_with_keras_outputs(browser, mini_site):
-    page = open_page(browser, mini_site.root, "page/index.html")
+def test_page_rebuilds_models_with_keras_outputs(live_browser, mini_site):
+    page = open_page(live_browser, mini_site.root, "page/index.html")
     try:
         noise, labels = probe_inputs()
         expected = np.asarray(mini_site.generator([noise, labels]))
@@ -245,8 +235,8 @@ def test_page_rebuilds_models_with_keras_outputs(browser, mini_site):
         page.context.close()
 
 
-def test_page_rng_matches_python(browser, mini_site):
-    page = open_page(browser, mini_site.root, "page/index.html")
+def test_page_rng_matches_python(live_browser, mini_site):
+    page = open_page(live_browser, mini_site.root, "page/index.html")
     try:
         for seed, expected in KNOWN.items():
             got = page.evaluate("s => { const r = Live.rng(s); return [r(), r(), r(), r(), r()]; }", seed)
@@ -257,8 +247,8 @@ def test_page_rng_matches_python(browser, mini_site):
         page.context.close()
 
 
-def test_widgets_start_and_fail_in_one_line(browser, mini_site):
-    page = open_page(browser, mini_site.root, "page/index.html")
+def test_widgets_start_and_fail_in_one_line(live_browser, mini_site):
+    page = open_page(live_browser, mini_site.root, "page/index.html")
     try:
         # `data-manual`: this one waits for its Start button instead of the viewport.
         assert page.evaluate("() => document.querySelector('[data-widget=gone]').liveState") == "waiting"
@@ -278,8 +268,8 @@ def test_widgets_start_and_fail_in_one_line(browser, mini_site):
         page.context.close()
 
 
-def test_chunked_work_yields_and_stops(browser, mini_site):
-    page = open_page(browser, mini_site.root, "page/index.html")
+def test_chunked_work_yields_and_stops(live_browser, mini_site):
+    page = open_page(live_browser, mini_site.root, "page/index.html")
     try:
         result = page.evaluate("""() => new Promise(resolve => {
             let n = 0, ticks = 0;

@@ -766,6 +766,7 @@
     function begin() {
       if (node.liveState !== "waiting") { return; }
       node.liveState = "loading";
+      node.liveStartedAt = performance.now();   // read by scripts/bench_live.py
       if (observer) { observer.disconnect(); }
       start.hidden = true;
       status.say("Loading the model…");
@@ -788,6 +789,7 @@
         wui.download = Live.download;
         return Promise.resolve(init(node, models, wui)).then(function () {
           node.liveState = "ready";
+          node.liveReadyAt = performance.now();
           node.classList.add("live-ready");
           node.dispatchEvent(new CustomEvent("live-ready", { bubbles: true }));
         });
@@ -796,7 +798,8 @@
 
     start.addEventListener("click", begin);
     node.liveStart = begin;
-    if ("IntersectionObserver" in window && !node.hasAttribute("data-manual")) {
+    // data-manual on the div (or window.LIVE_MANUAL, for benchmarks) waits for the Start button.
+    if ("IntersectionObserver" in window && !node.hasAttribute("data-manual") && !window.LIVE_MANUAL) {
       observer = new IntersectionObserver(function (entries) {
         if (entries.some(function (e) { return e.isIntersecting; })) { begin(); }
       }, { rootMargin: "200px 0px" });
