@@ -318,3 +318,15 @@ def test_corrupt_weights_leave_the_page_working(open_file_page, live_site):
     # The other widget on the page still starts.
     page.evaluate("document.querySelector('.live-widget[data-widget=\"music\"]').liveStart()")
     assert wait_ready(page, '.live-widget[data-widget="music"]') == "ready"
+
+
+def test_axe_finds_nothing_in_the_widget(text_page):
+    import importlib.resources
+
+    page = text_page()
+    write_and_wait(page)
+    source = (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text()
+    page.add_script_tag(content=source)
+    violations = page.evaluate("""sel => axe.run(document.querySelector(sel))
+        .then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.html).join(' | ')))""", WIDGET)
+    assert violations == []
