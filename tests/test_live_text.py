@@ -330,3 +330,18 @@ def test_axe_finds_nothing_in_the_widget(text_page):
     violations = page.evaluate("""sel => axe.run(document.querySelector(sel))
         .then(r => r.violations.map(v => v.id + ': ' + v.nodes.map(n => n.html).join(' | ')))""", WIDGET)
     assert violations == []
+
+
+# --- the sampler the page mirrors (no browser needed) ------------------------------------------
+
+def test_pick_index_walks_the_cumulative_probabilities():
+    logits = np.log([0.2, 0.5, 0.3])
+    assert [tg.pick_index(logits, 1.0, u) for u in (0.0, 0.19, 0.21, 0.69, 0.71, 0.999)] == \
+        [0, 0, 1, 1, 2, 2]
+    # Banned indices are never picked, whatever the draw.
+    assert {tg.pick_index(logits, 1.0, u, banned=[1]) for u in np.linspace(0, 0.999, 50)} == {0, 2}
+    # Uniform draws reproduce softmax(logits / T) frequencies.
+    draws = np.random.default_rng(0).random(20_000)
+    picks = np.bincount([tg.pick_index(logits, 0.5, u) for u in draws], minlength=3) / len(draws)
+    expected = np.exp(logits / 0.5) / np.exp(logits / 0.5).sum()
+    assert np.allclose(picks, expected, atol=0.01)
