@@ -249,9 +249,10 @@ def build_model(width, embed, learning_rate, decay_steps):
     tokens = keras.Input((None,), dtype="int32", name="token")
     voice = keras.Input((None,), dtype="int32", name="voice")
     phase = keras.Input((None,), dtype="int32", name="phase")
-    h = (layers.Embedding(VOCAB, embed, name="token_embedding")(tokens)
-         + layers.Embedding(4, embed, name="voice_embedding")(voice)
-         + layers.Embedding(STEPS_PER_BAR, embed, name="phase_embedding")(phase))
+    h = layers.Add(name="embeddings_summed")([
+        layers.Embedding(VOCAB, embed, name="token_embedding")(tokens),
+        layers.Embedding(4, embed, name="voice_embedding")(voice),
+        layers.Embedding(STEPS_PER_BAR, embed, name="phase_embedding")(phase)])
     h = layers.GRU(width, return_sequences=True, name="gru")(h)
     logits = layers.Dense(VOCAB, name="next_token")(h)
     model = keras.Model([tokens, voice, phase], logits)
