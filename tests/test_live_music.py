@@ -290,6 +290,7 @@ def test_metrics_link_and_static_figure(music_page):
     assert href.startswith("../generated/music_generation/music_generation.html")
     assert page.locator('img[src$="music_generation/piano_rolls.png"]').count() == 1
     assert page.locator('audio[src$="music_generation/piece.wav"]').count() == 1
+    assert not w.locator(".live-fallback").is_visible()
 
 
 def test_seconds_to_a_playable_chorale_is_recorded(music_page):
@@ -315,6 +316,7 @@ def test_corrupt_weights_leave_the_page_working(open_file_page, live_site):
     assert line.startswith("Live demo unavailable") and "\n" not in line
     assert page.locator('img[src$="music_generation/piano_rolls.png"]').count() == 1
     assert widget(page).locator("canvas").count() == 0
+    assert widget(page).locator(".live-fallback").is_visible()
 
 
 def test_axe_finds_nothing_in_the_widget(music_page):

@@ -297,6 +297,8 @@ def test_metrics_link_and_static_figure(text_page):
     assert href.startswith("../generated/text_generation/text_generation.html")
     # The build's animation stays on the page next to the live widget.
     assert page.locator('img[src$="text_generation/typing.gif"]').count() == 1
+    # The note for readers without JavaScript goes once the live widget runs.
+    assert not w.locator(".live-fallback").is_visible()
 
 
 def test_corrupt_weights_leave_the_page_working(open_file_page, live_site):
@@ -315,6 +317,7 @@ def test_corrupt_weights_leave_the_page_working(open_file_page, live_site):
     assert status.startswith("Live demo unavailable") and "\n" not in status
     assert page.locator('img[src$="text_generation/typing.gif"]').count() == 1
     assert widget(page).locator("textarea").count() == 0
+    assert widget(page).locator(".live-fallback").is_visible()
     # The other widget on the page still starts.
     page.evaluate("document.querySelector('.live-widget[data-widget=\"music\"]').liveStart()")
     assert wait_ready(page, '.live-widget[data-widget="music"]') == "ready"

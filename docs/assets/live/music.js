@@ -436,6 +436,8 @@
       if (!meta.embeddings || !meta.voices || !meta.melodies) throw new Error("the model file lacks its description of the tokens");
       const stepper = LiveRNN.fromDescription(desc, meta.embeddings);
       node.liveMusic = { writer: composer(stepper, meta), meta, ...init(ui.panel, stepper, window.Live.rng, meta, { metricsHref: node.dataset.metrics, node }) };
+      // The no-JavaScript note has done its job; the build's figure beside the widget stays.
+      node.querySelectorAll(".live-fallback").forEach((p) => { p.hidden = true; });
       ui.say("Live: the network runs in your browser. Choose what to write, press Compose, then Play.");
     }, { startLabel: "Start the chorale composer" });
   }

@@ -232,6 +232,8 @@
       }
       const writer = textWriter(LiveRNN.fromDescription(desc), meta);
       node.liveText = { writer, ...init(ui.panel, writer, window.Live.rng, meta, { metricsHref: node.dataset.metrics, node }) };
+      // The no-JavaScript note has done its job; the build's figure beside the widget stays.
+      node.querySelectorAll(".live-fallback").forEach((p) => { p.hidden = true; });
       ui.say("Live: the model runs in your browser. Type or edit the text, then press Write (Ctrl+Enter); Stop or Escape halts it.");
     }, { startLabel: "Start writing with the model" });
   }
