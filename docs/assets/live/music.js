@@ -337,7 +337,14 @@
       const t0 = performance.now();
       (function slice() {
         const until = performance.now() + 12;
-        while (performance.now() < until && job.next()) { /* a slice of tokens */ }
+        try {
+          while (performance.now() < until && job.next()) { /* a slice of tokens */ }
+        } catch (err) {
+          busy = false; compose.disabled = false; play.disabled = !piece; download.disabled = !piece;
+          box.setAttribute("aria-busy", "false");
+          say(`The network stopped with an error (${err.message}).`);
+          return;
+        }
         if (!job.done) { setTimeout(slice, 0); return; }
         const secs = (performance.now() - t0) / 1000;
         piece = { tokens: job.tokens, notes: notesOf(meta, job.tokens), phase, seed: seedValue, steps, melody: !!melodyTokens };

@@ -169,15 +169,15 @@
       running = job;
       setRunning(true);
       const s = current.session;
-      let written = "", pending = "";
-      const t0 = performance.now();
-      say(`Reading your text…${skippedNote}`);
+      let written = "", pending = "", tWrite = null;
+      say(`${s.reading ? "Reading your text" : "Writing"}…${skippedNote}`);
       function finish(reason) {
         textarea.value += pending; pending = "";
         current.text = textarea.value;
         running = null;
         setRunning(false);
-        const secs = (performance.now() - t0) / 1000;
+        // Speed of writing alone: reading the opening is not counted.
+        const secs = tWrite === null ? 0 : (performance.now() - tWrite) / 1000;
         const rate = secs > 0 ? Math.round(written.length / secs) : 0;
         data.dataset.charsPerSecond = String(rate);
         say(`${reason} ${written.length} characters at temperature ${temperature.toFixed(2)}, seed ${current.seed} (${rate} per second). Press Write to continue.${skippedNote}`);
@@ -185,11 +185,19 @@
       function slice() {
         if (job.stop) { finish("Stopped after"); return; }
         const until = performance.now() + 12; // then yield to the page: typing and Stop stay live
-        while (performance.now() < until) {
-          if (s.reading) { s.readOne(); continue; }
-          if (written.length >= wanted) break;
-          const c = s.writeOne(current.rng(), temperature);
-          written += c; pending += c;
+        try {
+          while (performance.now() < until) {
+            if (s.reading) { s.readOne(); continue; }
+            if (written.length >= wanted) break;
+            if (tWrite === null) tWrite = performance.now();
+            const c = s.writeOne(current.rng(), temperature);
+            written += c; pending += c;
+          }
+        } catch (err) {
+          current = null; running = null; setRunning(false);
+          say(`The model stopped with an error (${err.message}); the text so far is kept.`);
+          textarea.value += pending;
+          return;
         }
         if (!reduceMotion && pending) { textarea.value += pending; pending = ""; textarea.scrollTop = textarea.scrollHeight; }
         if (!s.reading && written.length >= wanted) { finish("Wrote"); return; }
