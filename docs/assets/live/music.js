@@ -241,6 +241,14 @@
     play.disabled = stop.disabled = download.disabled = true;
 
     const canvas = el("canvas", { width: "720", height: "260", role: "img", class: "live-roll", "aria-label": "Piano roll: nothing composed yet" });
+    // Which colour is which voice, next to the roll.
+    const legend = el("p", { class: "live-note" });
+    meta.voices.forEach((name, v) => {
+      const swatch = el("span", { "aria-hidden": "true" }, "■ ");
+      swatch.style.color = COLOURS[v];
+      legend.append(swatch, `${name}${v < 3 ? "   " : ""}`);
+    });
+    legend.append(" · time runs to the right, pitch upward; grey lines are bar lines.");
     const details = el("details", { class: "live-notes" });
     details.append(el("summary", {}, "The notes, voice by voice"));
     const notesText = el("pre", {});
@@ -252,7 +260,7 @@
     box.append(field(modeLabel, mode), field(melodyLabel, melody, melodyHelp),
       field(tempLabel, temp, tempValue, "live-field live-slider"),
       row(field(seedLabel, seed, null, "live-field live-seed"), newSeed),
-      row(compose, play, stop, download), status, canvas, details);
+      row(compose, play, stop, download), status, canvas, legend, details);
     if (options.metricsHref) {
       const p = el("p", { class: "live-note" });
       p.append("The network running here is the one this site's build trained; ");
