@@ -546,7 +546,7 @@ run.show("nearest.png",
 live_export = export_model(
     run, averaged, "generator",
     meta={"latent_dim": hp.latent_dim, "classes": [str(k) for k in range(10)],
-          "image_shape": [8, 8], "pixels": "0 is paper (black), 1 is ink (white)",
+          "image_shape": [8, 8], "pixels": "0 is paper, 1 is ink (the figures draw ink dark on white)",
           "latent": "noise = Live.normals(seed, latent_dim), standard normal",
           "profile": run.profile, "training_steps": hp.steps},
     probe=[eval_noise, eval_labels])

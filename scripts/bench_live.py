@@ -224,7 +224,7 @@ def report(results: list[dict], chromium: str, repeats: int, took: float) -> str
         f"{repeats} fresh page loads ({took:.0f} s in all). Budgets from issue 9: at most "
         f"{SCRIPT_BUDGET_BEFORE / 1e6:.0f} MB of script before any interaction, at most "
         f"{WIDGET_BUDGET / 1e6:.0f} MB of runtime plus weights per widget.", "",
-        "| Page | Script before any interaction | Widget | Runtime + weights | Start → first output | Page load → first output |",
+        "| Page | Script before any interaction | Widget | Runtime + weights | Start → first output | Navigation → first output (Start pressed on load) |",
         "|---|---|---|---|---|---|",
     ]
     for r in results:

@@ -92,7 +92,8 @@ def test_widget_draws_what_python_draws_for_a_seed(digits, keras_model):
                             "return {seed: s.seed, digit: s.digit, z: Array.from(s.z)}; }", WIDGET)
     assert state["seed"] == 1234 and state["digit"] == 3
     np.testing.assert_allclose(state["z"], _live.normals(1234, len(state["z"])), atol=1e-6)
-    expected = np.round(np.clip(keras_image(model, 1234, 3), 0, 1) * 255)
+    # The canvas draws ink dark on white, like the static figures: 255 is paper.
+    expected = np.round((1 - np.clip(keras_image(model, 1234, 3), 0, 1)) * 255)
     assert np.abs(pixels(digits) - expected).max() <= 1
     assert alt_text(digits).startswith("Generated digit 3, sample ")
     assert "(seed 1234)" in alt_text(digits)
@@ -195,10 +196,20 @@ def site_with(site: Path, dest: Path, replace: dict[str, bytes | None]) -> Path:
     return dest
 
 
-@pytest.mark.parametrize("case", ["missing", "corrupt"])
-def test_bad_weights_file_says_so_in_one_line(case, live_site, live_browser, tmp_path):
-    target = "generated/image_synthesis/generator.js"
-    content = None if case == "missing" else (live_site / target).read_bytes()[:5000]
+WEIGHTS = "generated/image_synthesis/generator.js"
+BROKEN = {   # what is wrong -> (file, its replacement: None removes it, words the line must hold)
+    "missing weights": (WEIGHTS, None, "generator"),
+    "corrupt weights": (WEIGHTS, "first 5000 bytes", "generator"),
+    "missing runtime": ("assets/vendor/tf-core.min.js", None, "runtime"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_file_is_said_in_one_line_and_the_figure_stays(case, live_site, live_browser,
+                                                                tmp_path):
+    target, content, words = BROKEN[case]
+    if content is not None:
+        content = (live_site / target).read_bytes()[:5000]
     site = site_with(live_site, tmp_path / "site", {target: content})
     page = open_page(live_browser, site, PAGE)
     try:
@@ -206,7 +217,7 @@ def test_bad_weights_file_says_so_in_one_line(case, live_site, live_browser, tmp
         assert wait_ready(page, WIDGET) == "failed"
         status = page.inner_text(f"{WIDGET} .live-status")
         assert status.startswith("Live demo unavailable: ") and "\n" not in status
-        assert "generator" in status
+        assert words in status
         assert page.locator(f"{WIDGET} figure img").first.is_visible()
         assert page.locator(f"{WIDGET} canvas").count() == 0
         # Nothing else on the page broke: the next section is still there.

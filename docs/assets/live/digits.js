@@ -13,6 +13,7 @@
  */
 (function () {
   "use strict";
+  if (!window.Live) { return; }   // live.js did not load: the static figure stays as it is
   var SLIDERS = 6, SCALE = 24, RANGE = 4;
 
   window.LiveDigits = {
@@ -50,8 +51,9 @@
       onInvalid: function (message) { ui.say(message); }
     });
 
-    var box = ui.fieldset("Noise sliders: the first " + SLIDERS + " of the " + dim + " random numbers the generator starts from",
-      { parent: controls });
+    var box = ui.fieldset("Noise sliders", { parent: controls });
+    ui.paragraph("The first " + SLIDERS + " of the " + dim + " random numbers the generator turns into a digit; the seed sets all " + dim + ".",
+      { parent: box });
     var sliders = [];
     for (var i = 0; i < Math.min(SLIDERS, dim); i++) {
       sliders.push(ui.slider("Noise " + (i + 1), {
@@ -62,7 +64,8 @@
     }
     ui.button("Back to the seed's noise", function () { setSeed(state.seed, true); }, { parent: box });
 
-    var canvas = ui.canvas({ parent: output, width: shape[1], height: shape[0], scale: SCALE });
+    // Dark ink on white paper, as in the site's figures of the same digits.
+    var canvas = ui.canvas({ parent: output, width: shape[1], height: shape[0], scale: SCALE, invert: true });
     var caption = ui.el("p", "live-caption");
     caption.setAttribute("aria-hidden", "true");   // the canvas carries the same text
     output.appendChild(caption);
