@@ -9,7 +9,8 @@
 (function () {
   "use strict";
 
-  /* The writer: model verbs, no DOM. `entry` is the exported {meta, model, weights}. */
+  /* The writer: model verbs, no DOM. `model` is the step runner of rnn.js, `meta` the export's
+   * description (vocabulary, default opening, temperature and seed, longest opening). */
   function textWriter(model, meta) {
     const chars = Array.from(meta.chars);
     const index = new Map(chars.map((c, i) => [c, i]));
