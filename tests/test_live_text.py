@@ -348,3 +348,13 @@ def test_pick_index_walks_the_cumulative_probabilities():
     picks = np.bincount([tg.pick_index(logits, 0.5, u) for u in draws], minlength=3) / len(draws)
     expected = np.exp(logits / 0.5) / np.exp(logits / 0.5).sum()
     assert np.allclose(picks, expected, atol=0.01)
+
+
+def test_widget_scripts_write_no_html_and_evaluate_nothing():
+    from conftest import ROOT
+
+    for name in ("rnn.js", "text.js", "music.js"):
+        source = (ROOT / "docs" / "assets" / "live" / name).read_text()
+        for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "new Function",
+                          "document.write", "http://", "https://"):
+            assert forbidden not in source, f"{name} uses {forbidden}"
