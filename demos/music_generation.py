@@ -6,7 +6,7 @@ chorales it never saw and with a Markov-chain baseline.
 
 Data: the Bach chorales bundled with music21 (the 313 of 371 in 4/4 with four voices), 15% of whole chorales held out.
 Run time: quick ~12 s (~16 s with a cold parse cache), default ~2 min (~2.5 min cold) on 2 CPU cores.
-Outputs: piano_rolls.png, comparison.png, training.png, piece.mid, piece.wav, samples.npz, metrics.json
+Outputs: piano_rolls.png, comparison.png, training.png, piece.mid, piece.wav, samples.npz, model.js, model.keras, metrics.json
 Samples: piece.mid: the first composed chorale in four parts, music21.converter.parse("piece.mid")
 or any MIDI player; samples.npz: every composed piece as tokens, numpy.load("samples.npz") gives
 network_tokens and markov_tokens (pieces x steps x 4 voices, decoded by the demo's decode(): token t
@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+import _live
 import _shared
 from _shared import start
 
@@ -252,9 +253,10 @@ def build_model(width, embed, learning_rate, decay_steps):
     tokens = keras.Input((None,), dtype="int32", name="token")
     voice = keras.Input((None,), dtype="int32", name="voice")
     phase = keras.Input((None,), dtype="int32", name="phase")
-    h = (layers.Embedding(VOCAB, embed, name="token_embedding")(tokens)
-         + layers.Embedding(4, embed, name="voice_embedding")(voice)
-         + layers.Embedding(STEPS_PER_BAR, embed, name="phase_embedding")(phase))
+    h = layers.Add(name="embeddings_summed")([
+        layers.Embedding(VOCAB, embed, name="token_embedding")(tokens),
+        layers.Embedding(4, embed, name="voice_embedding")(voice),
+        layers.Embedding(STEPS_PER_BAR, embed, name="phase_embedding")(phase)])
     h = layers.GRU(width, return_sequences=True, name="gru")(h)
     logits = layers.Dense(VOCAB, name="next_token")(h)
     model = keras.Model([tokens, voice, phase], logits)
@@ -714,11 +716,94 @@ run.show("comparison.png", "Four panels comparing real Bach excerpts, network pi
          "independent Markov voices fall apart.")
 
 # %% [markdown]
+# ## The same network in your browser
+#
+# The page plays with this very network: it is exported with what the page needs to know
+# about the tokens (pitch range, the two special tokens, the grid and the tempo) into a script
+# file that the page loads, and a few lines of JavaScript run the same embeddings, GRU step and
+# output layer. Sampling is split from randomness so that the page and Python provably compose
+# the same piece from the same seed: `pick_index` turns one uniform number in [0, 1) into a
+# token by walking the cumulative probabilities, and `compose_with_draws` writes a piece with
+# one such number per token. Given a melody, it *harmonises*: the soprano token at every step
+# is the melody's, not a draw, and the network writes the three lower voices under it (it
+# hears the melody up to the current note, not ahead of it). The page offers the opening
+# soprano lines of a few held-out chorales to harmonise, or a melody the reader types.
+
+
+# %%
+def pick_index(logits, temperature, draw, banned=()):
+    """The index that the uniform `draw` in [0, 1) selects from softmax(logits / temperature),
+    walking the cumulative weights in order; `banned` indices get no weight."""
+    z = np.asarray(logits, dtype="float64") / temperature
+    z[list(banned)] = -np.inf
+    w = np.exp(z - z.max())
+    cumulative = np.cumsum(w)
+    hit = np.flatnonzero(cumulative > draw * cumulative[-1])
+    return int(hit[0]) if len(hit) else int(np.flatnonzero(w > 0)[-1])
+
+
+def chorale_step(model):
+    """One token through a trained (or reloaded) model: (token, voice, phase, state) ->
+    (logits, state), each argument of shape (1,)."""
+    emb_t, emb_v, emb_p = (model.get_layer(k) for k in ("token_embedding", "voice_embedding",
+                                                        "phase_embedding"))
+    cell, head = model.get_layer("gru").cell, model.get_layer("next_token")
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def step(token, voice, phase, state):
+        h, _ = cell(emb_t(token) + emb_v(voice) + emb_p(phase), [state])
+        return head(h), h
+
+    return step
+
+
+def compose_with_draws(step, units, steps, phase, draws, temperature, melody=None):
+    """(steps, 4) tokens, one draw per sampled token. With `melody` ((steps,) soprano tokens)
+    the soprano is given and only the three lower voices are drawn."""
+    draws = iter(draws)
+    state = tf.zeros((1, units))
+    token, out = BOS, np.zeros((steps, 4), dtype=np.int32)
+    for t in range(steps * 4):
+        s, v = divmod(t, 4)
+        logits, state = step(tf.constant([token], "int32"), tf.constant([v], "int32"),
+                             tf.constant([(phase + s) % STEPS_PER_BAR], "int32"), state)
+        if melody is not None and v == 0:
+            token = int(melody[s])
+        else:
+            token = pick_index(logits.numpy()[0], temperature, next(draws), banned=[BOS])
+        out[s, v] = token
+    return out
+
+
+LIVE_MELODIES = 4
+live_melodies = [dict(name=c["name"], phase=int(c["phase"]),
+                      tokens=encode(c["pitch"][:PIECE_STEPS], c["struck"][:PIECE_STEPS])[:, 0].tolist())
+                 for c in heldout[:LIVE_MELODIES]]
+phase_counts = np.bincount([c["phase"] for c in train], minlength=STEPS_PER_BAR)
+probe = [a[:1, :64] for a in pad(heldout_seqs[:1])[0][:3]]
+# Half-size float16 weights are kept only if they move no logit by more than this; a logit
+# that moves by 0.005 changes its token's probability by about 1% of itself at most.
+LIVE_FLOAT16_TOLERANCE = 5e-3
+live_export = _live.export_model(
+    run, model, "model",
+    meta=dict(vocab=VOCAB, rest=REST, bos=BOS, pitch_lo=PITCH_LO, pitch_hi=PITCH_HI,
+              voices=list(VOICES), step_quarter_notes=STEP, steps_per_bar=STEPS_PER_BAR,
+              piece_steps=PIECE_STEPS, tempo_bpm=TEMPO_BPM, temperature=hp.temperature,
+              embeddings=["token_embedding", "voice_embedding", "phase_embedding"],
+              start_phase_counts=phase_counts.tolist(), melodies=live_melodies),
+    probe=probe, tolerance=LIVE_FLOAT16_TOLERANCE)
+print(f"exported for the page: {live_export['bytes'] / 1e3:.0f} kB of {live_export['dtype']} "
+      f"weights (largest change to the logits: {live_export['max_abs_diff']:.1e})")
+
+# %% [markdown]
 # ## Metrics
 #
 # Losses are in nats per token on the held-out chorales. `pitch_class_l1_*` compares whole sets,
 # `pitch_class_nearest_l1_*` single pieces (see above); `*_real` is the real-music yardstick for
 # each measure.
+# `live_model_bytes` is the size of the script file that carries the network to the page,
+# `live_model_float16` whether its weights are stored as float16, and `live_model_max_abs_diff`
+# the largest change that storage made to a logit on a held-out chorale (0 for float32).
 
 # %%
 run.save_metrics({
@@ -741,4 +826,7 @@ run.save_metrics({
     "n_train_chorales": len(train),
     "n_heldout_chorales": len(heldout),
     "n_pieces": hp.n_pieces,
+    "live_model_bytes": live_export["bytes"],
+    "live_model_float16": float(live_export["dtype"] == "float16"),
+    "live_model_max_abs_diff": live_export["max_abs_diff"],
 })

@@ -7,7 +7,7 @@ and 7, interpolated Kneser-Ney) fitted to the same training text in the same run
 
 Data: the help topics bundled with Python (pydoc_data.topics, about 465,000 characters); the alphabetical tail, "typesfunctions" to "yield" (about 11%), is held out.
 Run time: quick ~10 s, default ~90 s on 2 CPU cores.
-Outputs: loss.png, typing.gif, samples.txt, metrics.json
+Outputs: loss.png, typing.gif, samples.txt, model.js, model.keras, metrics.json
 Samples: samples.txt: the text the GRU wrote from one prompt at each sampling temperature, plain UTF-8
 with a `=== temperature ... ===` line before each sample
 Headline: typing.gif
@@ -25,6 +25,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
 from pydoc_data.topics import topics
 
+import _live
 from _shared import start
 
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
@@ -499,6 +500,86 @@ print(f"held-out cost: {bpc_word_start:.2f} bits on the first letter of a word "
       f"({word_inside.sum():,} letters)")
 
 # %% [markdown]
+# ## The same model in your browser
+#
+# The page lets you write with this very network: it is exported with its vocabulary into a
+# script file that the page loads, and a few lines of JavaScript run the same embedding, GRU
+# step and output layer. To make the browser and Python provably write the same text, sampling
+# is split from randomness: `pick_index` turns one uniform number in [0, 1) into a character
+# by walking the cumulative probabilities, and `write_with_draws` continues an opening with
+# one such number per character. The page draws its numbers from a small seeded generator
+# (mulberry32) that Python can replay, so a seed shown on the page names a text exactly. The
+# opening's characters that the model never saw in training are skipped and reported, not fed
+# in as the spare symbol.
+
+
+# %%
+def pick_index(logits, temperature, draw, banned=()):
+    """The index that the uniform `draw` in [0, 1) selects from softmax(logits / temperature),
+    walking the cumulative weights in order; `banned` indices get no weight."""
+    z = np.asarray(logits, dtype="float64") / temperature
+    z[list(banned)] = -np.inf
+    w = np.exp(z - z.max())
+    cumulative = np.cumsum(w)
+    hit = np.flatnonzero(cumulative > draw * cumulative[-1])
+    return int(hit[0]) if len(hit) else int(np.flatnonzero(w > 0)[-1])
+
+
+def text_step(model):
+    """One character through a trained (or reloaded) model: (ids (1,), state) -> (logits, state)."""
+    embedding_layer, gru_layer, dense_layer = model.layers
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def step(token, state):
+        h, _ = gru_layer.cell(embedding_layer(token), [state])
+        return dense_layer(h), h
+
+    return step
+
+
+def write_with_draws(step, units, chars, prompt, draws, temperature):
+    """Continue `prompt` with one character per uniform draw. Characters of the prompt that are
+    not in `chars` are skipped. Returns (text written, sorted skipped characters)."""
+    index = {c: i for i, c in enumerate(chars)}
+    known = [index[c] for c in prompt if c in index]
+    skipped = sorted({c for c in prompt if c not in index})
+    if not known:
+        raise ValueError("the opening has no character the model knows: type some text first")
+    state = tf.zeros((1, units))
+    for token in known:
+        logits, state = step(tf.constant([token], dtype="int32"), state)
+    written = []
+    for draw in draws:
+        # The spare "unseen character" symbol (the last id) is never written.
+        pick = pick_index(logits.numpy()[0], temperature, draw, banned=[len(chars)])
+        written.append(chars[pick])
+        logits, state = step(tf.constant([pick], dtype="int32"), state)
+    return "".join(written), skipped
+
+
+LIVE_TEMPERATURE = TEMPERATURES["medium"]
+LIVE_CHECK_CHARS = 200
+probe_ids = encode(PROMPT * 2, chars)[None, :]
+# Half-size float16 weights are kept only if they move no logit by more than this; a logit
+# that moves by 0.005 changes its character's probability by about 1% of itself at most.
+LIVE_FLOAT16_TOLERANCE = 5e-3
+live_export = _live.export_model(
+    run, model, "model",
+    meta=dict(chars="".join(chars), prompt=PROMPT, temperature=LIVE_TEMPERATURE, seed=run.seed,
+              max_prompt_chars=2000),
+    probe=probe_ids, tolerance=LIVE_FLOAT16_TOLERANCE)
+# What the page writes for this seed: the exported network (its weights as the page gets them),
+# the page's random numbers replayed, the shared sampler.
+page_model = keras.saving.load_model(run.out / "model.keras", compile=False)
+draw = _live.rng(run.seed)
+live_text, _ = write_with_draws(text_step(page_model), hp.units, chars, PROMPT,
+                                [draw() for _ in range(LIVE_CHECK_CHARS)], LIVE_TEMPERATURE)
+print(f"exported for the page: {live_export['bytes'] / 1e3:.0f} kB of {live_export['dtype']} "
+      f"weights (largest change to the logits: {live_export['max_abs_diff']:.1e}). With seed "
+      f"{run.seed} at temperature {LIVE_TEMPERATURE} the page writes:\n{PROMPT}{live_text}")
+
+
+# %% [markdown]
 # ## Metrics
 #
 # All bits-per-character figures are on the same held-out characters (the topics listed at the
@@ -507,6 +588,9 @@ print(f"held-out cost: {bpc_word_start:.2f} bits on the first letter of a word "
 # `bpc_val_gru_word_start` and `bpc_val_gru_word_inside` split the GRU's held-out cost between
 # the first letter of each word and the letters after it. The `copied20_*` figures are the share
 # of 20-character stretches of each sample found verbatim in the training text.
+# `live_model_bytes` is the size of the script file that carries the network to the page,
+# `live_model_float16` whether its weights are stored as float16, and `live_model_max_abs_diff`
+# the largest change that storage made to a logit on the probe text (0 for float32).
 
 # %%
 best_ngram = min(ngram_bpc.values())
@@ -520,4 +604,7 @@ run.save_metrics({
     "bpc_uniform_guess": math.log2(vocab_size),
     "val_characters": float(mask_val.sum()),
     **{f"copied20_{name}_temperature": copied[name] for name in TEMPERATURES},
+    "live_model_bytes": live_export["bytes"],
+    "live_model_float16": float(live_export["dtype"] == "float16"),
+    "live_model_max_abs_diff": live_export["max_abs_diff"],
 })

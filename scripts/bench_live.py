@@ -114,7 +114,42 @@ def measure_worlds(page, selector: str) -> dict:
             "ms per new world, generated, shaded and drawn (median)": (statistics.median(times["whole"]), "ms", "")}
 
 
-MEASURES = {"digits": measure_digits, "typeface": measure_typeface, "worlds": measure_worlds}
+def measure_text(page, selector: str) -> dict:
+    """Characters per second written by the text widget (docs/assets/live/text.js): three
+    presses of Write at 500 characters each, from the default opening; the widget's own count
+    (characters written over the seconds from the press to the last one, reading included)."""
+    rates = []
+    widget = page.locator(selector)
+    widget.get_by_label("Characters per press").select_option("500")
+    for _ in range(3):
+        widget.get_by_role("button", name="Write", exact=True).click()
+        page.wait_for_function(
+            "s => /^Wrote/.test(document.querySelector(s + ' .live-text .live-status').textContent)",
+            arg=selector, timeout=300_000)
+        rates.append(float(page.evaluate("s => document.querySelector(s).dataset.charsPerSecond",
+                                         selector)))
+    return {"characters per second (median of 3 × 500)": (statistics.median(rates), "chars/s",
+                                                           "goal ≥ 50 (CPU backend)")}
+
+
+def measure_music(page, selector: str) -> dict:
+    """Seconds from pressing Compose to a playable eight-bar chorale (docs/assets/live/music.js),
+    for seeds 1 to 3: the widget's own timing of the composition."""
+    seconds = []
+    widget = page.locator(selector)
+    for seed in (1, 2, 3):
+        widget.get_by_label("Seed").fill(str(seed))
+        page.evaluate("s => { document.querySelector(s).dataset.composeSeconds = ''; }", selector)
+        widget.get_by_role("button", name="Compose").click()
+        page.wait_for_function("s => document.querySelector(s).dataset.composeSeconds",
+                               arg=selector, timeout=300_000)
+        seconds.append(float(page.evaluate("s => document.querySelector(s).dataset.composeSeconds",
+                                           selector)))
+    return {"seconds to a playable chorale (median of 3)": (statistics.median(seconds), "s", "")}
+
+
+MEASURES = {"digits": measure_digits, "typeface": measure_typeface, "worlds": measure_worlds,
+            "text": measure_text, "music": measure_music}
 
 
 # --- measuring ---------------------------------------------------------------------------------------
