@@ -314,7 +314,7 @@ run.show("reconstructions.png",
 #
 # We train the same network a quarter as long with the KL term switched off: a plain
 # autoencoder whose encoder still adds noise. Left, the mean codes of the held-out digits in the
-# first two of the eight code dimensions, with the circle where 95% of plain noise falls: the
+# two code dimensions where they spread most, with the circle where 95% of plain noise falls: the
 # VAE's codes fill the noise distribution, the autoencoder's wander off wherever suits it.
 # Right, what each decoder makes of plain noise. The bar chart shows how many nats each code
 # dimension carries (its KL): dimensions the VAE found useless stay at zero, switched off to
@@ -340,11 +340,12 @@ for row, (codes, model_samples, name, model_scores) in enumerate([
         (vae_codes, samples, "VAE (with KL)", scores),
         (plain_codes, plain_samples, "autoencoder (no KL)", plain_scores)]):
     ax = fig.add_subplot(grid_spec[row, 0])
-    ax.scatter(codes[:, 0], codes[:, 1], c=bench.y_test, cmap="tab10", s=6)
+    widest = np.argsort(codes.var(0))[::-1][:2]
+    ax.scatter(codes[:, widest[0]], codes[:, widest[1]], c=bench.y_test, cmap="tab10", s=6)
     ax.plot(radius * np.cos(circle), radius * np.sin(circle), color="black", lw=1)
     ax.set_title(f"{name}: codes of held-out digits", fontsize=9)
-    ax.set_xlabel("code dimension 1")
-    ax.set_ylabel("code dimension 2")
+    ax.set_xlabel(f"code dimension {widest[0] + 1}")
+    ax.set_ylabel(f"code dimension {widest[1] + 1}")
     ax.set_aspect("equal", adjustable="datalim")
     ax = fig.add_subplot(grid_spec[row, 1])
     ax.imshow(image_grid(model_samples[:40], ncols=8), cmap="gray", vmin=0, vmax=255,
