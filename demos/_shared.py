@@ -3,7 +3,8 @@
 A demo calls `start(PROFILES)` once and gets a `Run`: the profile's hyperparameters, the seed
 (already applied to Python, NumPy and TensorFlow) and the folder to write into. Everything a
 demo writes goes through `Run`, so that every figure made in the quick profile carries the
-"quick preview" mark and every GIF stays within the page-weight budget.
+"quick preview" mark and every GIF stays within the page-weight budget. A demo whose header
+says `Needs: other` reads that demo's outputs from `run.inputs("other")`.
 
 Only what two or more demos really use belongs here.
 """
@@ -28,7 +29,15 @@ PROFILE_NAMES = ("quick", "default")
 DEFAULT_SEED = 42
 MAX_ASSET_BYTES = 1_000_000  # every image, GIF and audio file on the site stays under 1 MB
 QUICK_MARK = "QUICK PREVIEW (not published quality)"
-ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent           # the project, when this file is its demos/_shared.py
+# Inside the project, a demo run by hand writes to build/NAME; in a downloaded demo (this file
+# beside the notebook), to outputs/NAME beside it, and needed outputs come from inputs/.
+IN_PROJECT = (ROOT / "scripts" / "build.py").exists()
+
+
+class NeedsError(LookupError):
+    """A demo asked for outputs it has not declared in `Needs:`, or that are not there."""
 
 
 @dataclass
@@ -41,10 +50,23 @@ class Run:
     out: Path
     hp: SimpleNamespace
     written: list[str] = field(default_factory=list)
+    needs: tuple[str, ...] = ()          # the demos named in the header's `Needs:` field
+    inputs_root: Path | None = None      # where their output folders are
 
     @property
     def quick(self) -> bool:
         return self.profile == "quick"
+
+    def inputs(self, demo: str) -> Path:
+        """The folder of outputs of a demo this one needs (declared in its `Needs:` field)."""
+        if demo not in self.needs:
+            raise NeedsError(f"{self.name} reads the outputs of {demo!r} without declaring it: "
+                             f"add `Needs: {', '.join([*self.needs, demo])}` to its header")
+        folder = (self.inputs_root or _default_inputs_root()) / demo
+        if not folder.is_dir():
+            raise NeedsError(f"the outputs of {demo!r} are not in {folder}: build it first "
+                             f"(python scripts/build.py --only {demo} --assets-only)")
+        return folder
 
     def path(self, filename: str) -> Path:
         """Path of an output file; use it for files written by other libraries (MIDI, WAV)."""
@@ -118,10 +140,20 @@ class Run:
         if not _in_kernel():
             print(f"wrote {self.out / filename}")
             return
-        from IPython.display import HTML, display
+        from IPython.display import HTML, Audio, Image, display
 
-        # The notebook page lives at generated/<name>/<name>/, its files one folder up.
-        src = f"../{filename}"
+        if "DEMO_OUT" not in os.environ:
+            # A reader's own Jupyter: the files are not beside the notebook, so embed them.
+            path = self.out / filename
+            display(Audio(filename=str(path)) if filename.endswith((".wav", ".mp3", ".ogg"))
+                    else Image(filename=str(path)))
+            if caption:
+                print(caption)
+            return
+        # The published page is generated/<name>/<name>.html, beside its files.
+        src = filename
+        if self.quick:
+            caption = f"{caption} (quick preview, not published quality)".strip()
         alt_text = html.escape(alt, quote=True)
         if filename.endswith((".wav", ".mp3", ".ogg")):
             body = f'<audio controls preload="none" src="{src}" aria-label="{alt_text}"></audio>'
@@ -138,27 +170,59 @@ def start(profiles: dict[str, dict]) -> Run:
     variables; run as a script, from the command line:
     `python demos/<name>.py --profile quick --out DIR [--seed N]`.
     """
+    run = read_settings(profiles)
+    seed_everything(run.seed)
+    return run
+
+
+def read_settings(profiles: dict[str, dict]) -> Run:
+    """The Run, without seeding: `start` without TensorFlow, for tests of the pipeline."""
     if set(profiles) != set(PROFILE_NAMES):
         raise ValueError(f"PROFILES must define exactly {PROFILE_NAMES}, got {sorted(profiles)}")
+    needs = [n.strip() for n in os.environ.get("DEMO_NEEDS", "").split(",") if n.strip()]
+    inputs_root = Path(os.environ["DEMO_INPUTS"]) if os.environ.get("DEMO_INPUTS") else None
     if "DEMO_OUT" in os.environ:
         name = os.environ["DEMO_NAME"]
         profile = os.environ.get("DEMO_PROFILE", "default")
         seed = int(os.environ.get("DEMO_SEED", DEFAULT_SEED))
         out = Path(os.environ["DEMO_OUT"])
     else:
-        name = Path(sys.argv[0]).stem if not _in_kernel() else "notebook"
+        script = Path(sys.argv[0]) if not _in_kernel() else None
+        name = os.environ.get("DEMO_NAME") or (script.stem if script else "notebook")
+        if script and "DEMO_NEEDS" not in os.environ:
+            needs = _needs_from_header(script)
         parser = argparse.ArgumentParser(description=f"Run the {name} demo.")
-        parser.add_argument("--profile", choices=PROFILE_NAMES, default="default",
+        parser.add_argument("--profile", choices=PROFILE_NAMES,
+                            default=os.environ.get("DEMO_PROFILE", "default"),
                             help="quick: seconds, for tests; default: what the site shows")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-        parser.add_argument("--out", type=Path, default=ROOT / "build" / name,
-                            help="folder for the figures and metrics.json (default: build/NAME)")
+        default_out = (ROOT / "build" if IN_PROJECT else HERE / "outputs") / name
+        parser.add_argument("--out", type=Path, default=default_out,
+                            help=f"folder for the figures and metrics.json (default: {default_out})")
         args = parser.parse_args([] if _in_kernel() else None)
         profile, seed, out = args.profile, args.seed, args.out
     out.mkdir(parents=True, exist_ok=True)
-    seed_everything(seed)
     return Run(name=name, profile=profile, seed=seed, out=out,
-               hp=SimpleNamespace(**profiles[profile]))
+               hp=SimpleNamespace(**profiles[profile]), needs=tuple(needs),
+               inputs_root=inputs_root)
+
+
+def _needs_from_header(script: Path) -> list[str]:
+    """The `Needs:` field of a demo file's header docstring, for runs outside the pipeline."""
+    import ast
+
+    try:
+        doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8"))) or ""
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    for line in doc.splitlines():
+        if line.startswith("Needs:"):
+            return [n.strip() for n in line.partition(":")[2].split(",") if n.strip()]
+    return []
+
+
+def _default_inputs_root() -> Path:
+    return ROOT / "docs" / "generated" if IN_PROJECT else HERE / "inputs"
 
 
 def seed_everything(seed: int) -> None:

@@ -16,7 +16,12 @@ COUNTING_DEMO = '''"""{title}: a throwaway demo
 
 Counts its runs.
 
+Data: none.
+Run time: quick ~1 s, default ~1 s.
 Outputs: out.txt, metrics.json
+Headline: out.txt
+Page: index.md
+{needs}
 """
 import os, json
 from pathlib import Path
@@ -35,6 +40,7 @@ def project(tmp_path, monkeypatch):
     shutil.copy2(ROOT / "scripts" / "build.py", tmp_path / "scripts" / "build.py")
     demos = tmp_path / "demos"
     demos.mkdir()
+    shutil.copy2(ROOT / "demos" / "_shared.py", demos / "_shared.py")
     (demos / "_helper.py").write_text("GREETING = 'hello'\n")
     write_demo(tmp_path, "alpha", extra="from _helper import GREETING")
     write_demo(tmp_path, "beta")
@@ -42,8 +48,10 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
-def write_demo(project: Path, name: str, extra: str = "", text: str = "good") -> None:
-    source = COUNTING_DEMO.format(title=name.title(), extra=extra, text=text, name=name)
+def write_demo(project: Path, name: str, extra: str = "", text: str = "good",
+               needs: str = "") -> None:
+    source = COUNTING_DEMO.format(title=name.title(), extra=extra, text=text, name=name,
+                                  needs=f"Needs: {needs}" if needs else "")
     (project / "demos" / f"{name}.py").write_text(source)
 
 
@@ -145,3 +153,104 @@ def test_list_shows_every_demo_and_whether_it_is_fresh(project):
     listing = run_build(project, "--list", "--profile", "quick").stdout
     assert "alpha" in listing and "fresh" in listing
     assert "beta" in listing and "never run" in listing
+
+
+# --- Needs: demos that read other demos' outputs ------------------------------------------------
+
+# A demo that copies what the demo it needs wrote, through run.inputs() (no TensorFlow: the
+# settings are read without seeding).
+READS_ALPHA = """from _shared import read_settings
+run = read_settings({"quick": {}, "default": {}})
+text = (run.inputs("alpha") / "out.txt").read_text() + "+read"
+"""
+
+
+def write_reader(project: Path, name: str = "gamma", needs: str = "alpha") -> None:
+    write_demo(project, name, needs=needs, extra=READS_ALPHA, text="{text}")
+    path = project / "demos" / f"{name}.py"
+    path.write_text(path.read_text().replace('write_text("{text}")', "write_text(text)"))
+
+
+def test_a_demo_runs_after_the_demos_it_needs_and_reads_their_outputs(project):
+    write_reader(project)
+    result = build(project, "--jobs", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    order = runs(project)
+    assert order.index("alpha") < order.index("gamma")
+    assert (project / "docs/generated/gamma/out.txt").read_text() == "good+read"
+    manifest = json.loads((project / "docs/generated/manifest.json").read_text())
+    assert manifest["demos"]["gamma"]["needs"] == {"alpha": manifest["demos"]["alpha"]["cache_key"]}
+
+
+def test_a_change_in_a_need_reruns_the_demos_that_need_it(project):
+    write_reader(project)
+    assert build(project).returncode == 0
+    runs(project)
+    write_demo(project, "alpha", extra="from _helper import GREETING", text="better")
+    result = build(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert runs(project) == ["alpha", "gamma"]
+    assert (project / "docs/generated/gamma/out.txt").read_text() == "better+read"
+
+
+def test_only_also_builds_the_stale_demos_it_needs(project):
+    write_reader(project)
+    result = build(project, "--only", "gamma")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert runs(project) == ["alpha", "gamma"]
+    again = build(project, "--only", "gamma")
+    assert runs(project) == [] and "0 ran, 2 cached" in again.stdout
+
+
+def test_a_failed_need_fails_its_dependent_without_running_it(project):
+    write_reader(project)
+    write_demo(project, "alpha", extra="raise RuntimeError('alpha broke')")
+    result = build(project)
+    assert result.returncode == 1
+    assert "gamma not run: it needs alpha, which did not build" in result.stdout
+    assert sorted(runs(project)) == ["beta"]
+    assert "Failed: alpha, gamma" in result.stderr
+
+
+@pytest.mark.parametrize("needs, reason", [
+    ("nope", "names 'nope' (no such demo)"),
+    ("gamma", "names 'gamma' (itself)"),
+])
+def test_a_need_that_is_not_a_demo_is_reported_at_discovery(project, needs, reason):
+    write_reader(project, needs=needs)
+    listing = run_build(project, "--list")
+    assert "gamma" in listing.stdout and "broken" in listing.stdout
+    assert f"demos/gamma.py line 10: header field `Needs:` {reason}" in listing.stderr
+    result = build(project)
+    assert result.returncode == 1
+    assert sorted(runs(project)) == ["alpha", "beta"]      # the others still build
+
+
+def test_needs_in_a_cycle_are_reported_at_discovery(project):
+    write_demo(project, "alpha", needs="beta")
+    write_demo(project, "beta", needs="alpha")
+    listing = run_build(project, "--list")
+    assert "header field `Needs:` makes a cycle" in listing.stderr
+    assert listing.stdout.count("broken") == 2
+
+
+def test_reading_an_undeclared_demo_fails_in_one_line(project):
+    write_reader(project, needs="beta")          # reads alpha but declares beta
+    result = build(project)
+    assert result.returncode == 1
+    assert "gamma failed" in result.stdout
+    assert "add `Needs: beta, alpha` to its header" in result.stdout
+
+
+def test_run_inputs_checks_the_declaration_and_the_folder(tmp_path):
+    import _shared
+
+    (tmp_path / "vae").mkdir()
+    run = _shared.Run(name="gan", profile="quick", seed=0, out=tmp_path, hp=None,
+                      needs=("vae", "flow"), inputs_root=tmp_path)
+    assert run.inputs("vae") == tmp_path / "vae"
+    with pytest.raises(_shared.NeedsError, match="without declaring it: add `Needs: vae, flow, "
+                       "diffusion`"):
+        run.inputs("diffusion")
+    with pytest.raises(_shared.NeedsError, match="build it first"):
+        run.inputs("flow")
