@@ -8,6 +8,7 @@ collapse visible; the shared bench scores the samples like every other family's.
 Data: scikit-learn's bundled digits, the bench's fixed split (1,347 training, 450 held-out digits); the GAN sees only the training split.
 Run time: quick ~20 s, default ~3 min on 2 CPU cores (training budget: a fixed number of steps, about 150 s).
 Outputs: samples.png, training.gif, game.png, coverage.png, closest.png, samples.npz, judge.sha256, metrics.json
+Samples: samples.npz: 1,000 digits from the stabilised GAN, `images` float32 (N, 8, 8) in [0, 1] and `labels` (the judge's reading), load with numpy.load
 Headline: samples.png
 Page: models/gan.md
 """

@@ -8,6 +8,7 @@ importance weighting); the shared bench scores its samples like every other fami
 Data: scikit-learn's bundled digits, the bench's fixed split (1,347 training, 450 held-out digits); the VAE sees only the training split.
 Run time: quick ~20 s, default ~3 min on 2 CPU cores (training budget: a fixed number of steps, about 150 s).
 Outputs: reconstructions.png, kl_effect.png, latent_walk.gif, training_curves.png, closest.png, samples.npz, judge.sha256, metrics.json
+Samples: samples.npz: 1,000 VAE digits (decoder mean images), `images` float32 (N, 8, 8) in [0, 1] and `labels` (the judge's reading), load with numpy.load
 Headline: reconstructions.png
 Page: models/vae.md
 """
