@@ -10,7 +10,7 @@ import pytest
 import _shared as shared
 from conftest import ROOT
 
-FAMILIES = ("vae", "gan", "autoregressive", "flow", "diffusion")
+FAMILIES = ("vae", "gan", "autoregressive", "flow", "diffusion", "model_families")
 
 
 # --- the scores on hand-made sets -------------------------------------------------------------
