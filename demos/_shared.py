@@ -356,3 +356,294 @@ def _check_size(path: Path) -> None:
     if size > MAX_ASSET_BYTES:
         raise ValueError(f"{path.name} is {size / 1e6:.2f} MB, over the 1 MB page budget: "
                          "use fewer or smaller frames, or fewer colours")
+
+
+# --- the model-families bench ---------------------------------------------------------------
+#
+# Every model family (VAE, GAN, autoregressive, flow, diffusion) and every baseline on the
+# "How generative models work" pages is trained on the same split and scored by the same code
+# with the same referee. `DigitBench.for_run(run)` builds that referee; `bench.score(images)`
+# returns the scores; `family_metrics(...)` assembles the metrics.json every family demo writes.
+#
+# metrics.json keys, the same for every family demo:
+#   frechet                   Fréchet distance, judge features of the samples vs held-out digits
+#   precision                 share of samples inside the held-out digits' k-NN manifold (quality)
+#   recall                    share of held-out digits inside the samples' k-NN manifold (coverage)
+#   class_coverage            overlap of the judge's label histogram with the held-out one (0.1..1)
+#   memorised                 share of samples closer to a training digit than 95% of held-out
+#                             digits are (held-out digits themselves score about 0.05)
+#   bits_per_pixel            held-out negative log-likelihood per pixel in bits, over the 17 grey
+#                             levels; absent when the family gives none (see each page: exact or bound)
+#   train_seconds             measured wall-clock training time of the family's model
+#   sample_seconds_per_1000   measured wall-clock time to draw 1,000 digits
+#   parameters                trainable and non-trainable weights of everything needed to sample
+# and samples.npz with `images` (float32, (N, 8, 8), in [0, 1]) and `labels` (int, (N,): the
+# requested digit for a conditional model, otherwise the judge's reading).
+
+BENCH_SEED = 42            # the split and the judge, whatever seed the run itself uses
+BENCH_JUDGE_EPOCHS = 10    # the same in every profile, so the quick judge is the default judge
+BENCH_SAMPLES = 1000       # digits each family draws for its scores
+BENCH_K = 3                # neighbours that set a k-NN ball's radius (Kynkäänniemi et al. use 3)
+MEMORISED_QUANTILE = 0.05  # a sample is "memorised" if nearer a training digit than 95% of held-out
+GREY_LEVELS = 17           # scikit-learn's digits take the values 0..16
+PIXELS = 64
+BENCH_METRIC_KEYS = ("frechet", "precision", "recall", "class_coverage", "memorised",
+                     "bits_per_pixel", "train_seconds", "sample_seconds_per_1000", "parameters")
+
+
+class DigitBench:
+    """The shared data split and referee of the model-families pages.
+
+    Attributes: `x_train`, `x_test` (float32 (N, 8, 8) in [0, 1], i.e. grey level / 16),
+    `levels_train`, `levels_test` (the same digits as integer grey levels 0..16), `y_train`,
+    `y_test`, and `judge` (a `DigitJudge` trained with a fixed seed and epochs, so it comes out
+    identical in every demo and profile: `judge_sha256()` proves it).
+    """
+
+    def __init__(self, seed: int = BENCH_SEED, judge_epochs: int = BENCH_JUDGE_EPOCHS):
+        import keras
+        import tensorflow as tf
+
+        self.x_train, self.x_test, self.y_train, self.y_test = load_digits_split(seed)
+        self.levels_train = np.rint(self.x_train * 16).astype("int64")
+        self.levels_test = np.rint(self.x_test * 16).astype("int64")
+        # The judge gets its own fixed seed, so that it does not depend on the run's seed, and
+        # deterministic kernels (already on in a demo), so that every process gets the same bits.
+        keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
+        self.judge = DigitJudge(self.x_train, self.y_train, epochs=judge_epochs, seed=seed)
+        self.judge_accuracy = self.judge.accuracy(self.x_test, self.y_test)
+        self.test_features = self.judge.features(self.x_test)
+        self.test_class_share = np.bincount(self.y_test, minlength=10) / len(self.y_test)
+        # Memorisation threshold: the distance to the nearest training digit that 95% of
+        # held-out digits exceed (pixel space, pixels in [0, 1]).
+        self.heldout_nearest = nearest_train_distances(self.x_test, self.x_train)
+        self.memorised_threshold = float(np.quantile(self.heldout_nearest, MEMORISED_QUANTILE))
+        self._rng_seed = seed
+
+    @classmethod
+    def for_run(cls, run: Run) -> "DigitBench":
+        """The bench for one demo run; writes judge.sha256 and restores the run's seed."""
+        import keras
+
+        bench = cls()
+        run.path("judge.sha256").write_text(bench.judge_sha256() + "\n")
+        keras.utils.set_random_seed(run.seed)
+        print(f"bench: {len(bench.x_train)} training and {len(bench.x_test)} held-out digits; "
+              f"judge {bench.judge_sha256()[:12]} reads {bench.judge_accuracy:.1%} of held-out "
+              f"digits correctly")
+        return bench
+
+    def judge_sha256(self) -> str:
+        """Hash of the judge's weights: equal hashes mean an identical referee."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for weight in self.judge.model.get_weights():
+            digest.update(np.ascontiguousarray(weight, dtype="float32").tobytes())
+        return digest.hexdigest()
+
+    def labels(self, images) -> np.ndarray:
+        """The judge's reading of each image."""
+        return self.judge.proba(_as_digits(images)).argmax(1)
+
+    def score(self, images, labels=None) -> dict:
+        """The bench's scores of a set of digits (see the key list above this class).
+
+        `labels`, for a conditional model, are the requested digits; then `agreement` (how often
+        the judge reads the requested digit) is added.
+        """
+        images = _as_digits(images)
+        proba = self.judge.proba(images)
+        features = self.judge.features(images)
+        read = proba.argmax(1)
+        precision, recall = precision_recall(self.test_features,
+                                             _equal_size(features, len(self.test_features),
+                                                         self._rng_seed), BENCH_K)
+        scores = {
+            "frechet": _quiet_frechet(features, self.test_features),
+            "precision": precision,
+            "recall": recall,
+            "class_coverage": class_coverage(read, self.test_class_share),
+            "memorised": memorised_share(images, self.x_train, self.memorised_threshold),
+        }
+        if labels is not None:
+            scores["agreement"] = float((read == np.asarray(labels)).mean())
+        return scores
+
+    def floor(self) -> dict:
+        """Real digits scored like samples: the best a generator can hope for at these sizes.
+
+        Fréchet distance, precision, recall and class coverage: BENCH_SAMPLES training digits
+        (a fixed subset) against the held-out digits. Memorised: the share for the held-out
+        digits themselves, MEMORISED_QUANTILE by construction (training digits would all count
+        as copies of themselves).
+        """
+        rng = np.random.default_rng(self._rng_seed)
+        subset = self.x_train[rng.choice(len(self.x_train), BENCH_SAMPLES, replace=False)]
+        scores = self.score(subset)
+        scores["memorised"] = memorised_share(self.x_test, self.x_train, self.memorised_threshold)
+        return scores
+
+
+def nearest_train_distances(images, train) -> np.ndarray:
+    """Euclidean pixel distance from each image to its nearest image in `train`."""
+    a = np.asarray(images, dtype="float64").reshape(len(images), -1)
+    b = np.asarray(train, dtype="float64").reshape(len(train), -1)
+    return np.sqrt(np.maximum(_squared_distances(a, b).min(axis=1), 0.0))
+
+
+def memorised_share(images, train, threshold: float) -> float:
+    """Share of images nearer to some training image than `threshold` (pixel distance)."""
+    return float((nearest_train_distances(images, train) < threshold).mean())
+
+
+def precision_recall(real_features, fake_features, k: int = BENCH_K) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019).
+
+    Each set's manifold is the union of balls around its points, each ball reaching the point's
+    k-th nearest neighbour within the same set. Precision: share of fake points inside the real
+    manifold. Recall: share of real points inside the fake manifold.
+    """
+    real = np.asarray(real_features, dtype="float64")
+    fake = np.asarray(fake_features, dtype="float64")
+    real_radii = _kth_neighbour_radius(real, k)
+    fake_radii = _kth_neighbour_radius(fake, k)
+    cross = np.sqrt(np.maximum(_squared_distances(fake, real), 0.0))  # (fake, real)
+    precision = float((cross <= real_radii[None, :]).any(axis=1).mean())
+    recall = float((cross <= fake_radii[:, None]).any(axis=0).mean())
+    return precision, recall
+
+
+def class_coverage(read_labels, reference_share, n_classes: int = 10) -> float:
+    """Overlap of a label histogram with a reference one: sum over classes of the smaller share.
+
+    1 when the samples' classes are as frequent as in the reference; about 0.1 when a generator
+    draws one digit only (mode collapse).
+    """
+    counts = np.bincount(np.asarray(read_labels, dtype=int), minlength=n_classes)
+    share = counts / max(counts.sum(), 1)
+    return float(np.minimum(share, np.asarray(reference_share)).sum())
+
+
+def bits_per_pixel(nll_nats_total: float, n_images: int, pixels: int = PIXELS) -> float:
+    """Negative log-likelihood summed over images (nats) as bits per pixel.
+
+    Exact when the NLL is the exact probability of the 17 discrete grey levels (autoregressive
+    model); an upper bound when the NLL is itself a bound (the negative ELBO of a VAE or of
+    diffusion). A model that knows nothing (uniform over 17 levels) scores log2(17) = 4.09.
+    """
+    return float(nll_nats_total / (n_images * pixels * math.log(2)))
+
+
+def dequantized_bits_per_pixel(nll_nats_total: float, n_images: int, bin_width: float,
+                               pixels: int = PIXELS) -> float:
+    """Bits per pixel of a continuous density fitted to uniformly dequantized digits.
+
+    The model's density p is over continuous pixels, each grey level owning a cell of width
+    `bin_width` (1/17 for x = (level + u) / 17 with u uniform in [0, 1); 1 for x = level + u).
+    The discrete model P(level) = ∫ p over the cell then has -log P <= E_u[-log p] - log(volume),
+    so the result is an upper bound on the bits per pixel of that discrete model (exact for the
+    density, a bound for the 17 levels). `nll_nats_total` is E_u[-log p] summed over images.
+    """
+    nll = nll_nats_total / n_images - pixels * math.log(bin_width)
+    return float(nll / (pixels * math.log(2)))
+
+
+def family_metrics(scores: dict, *, train_seconds: float, sample_seconds_per_1000: float,
+                   parameters: int, bits_per_pixel: float | None = None, **extra) -> dict:
+    """The metrics.json of a family demo: the shared keys in a fixed order, then `extra`."""
+    metrics = {key: scores[key] for key in BENCH_METRIC_KEYS[:5]}
+    if bits_per_pixel is not None:
+        metrics["bits_per_pixel"] = bits_per_pixel
+    metrics.update(train_seconds=train_seconds, sample_seconds_per_1000=sample_seconds_per_1000,
+                   parameters=parameters)
+    metrics.update(extra)
+    return metrics
+
+
+def save_digit_samples(run: Run, images, labels, filename: str = "samples.npz") -> Path:
+    """Save a family's digits: `images` float32 (N, 8, 8) in [0, 1], `labels` int (N,)."""
+    images = _as_digits(images)
+    labels = np.asarray(labels, dtype="int64").reshape(-1)
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels: give one label each")
+    path = run.path(filename)
+    np.savez_compressed(path, images=images, labels=labels)
+    return path
+
+
+def load_digit_samples(path) -> tuple[np.ndarray, np.ndarray]:
+    """Read a samples.npz written by `save_digit_samples`: (images, labels)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the demo that writes it first")
+    with np.load(path) as data:
+        return _as_digits(data["images"]), np.asarray(data["labels"], dtype="int64")
+
+
+def closest_pairs_image(bench: DigitBench, images, n: int = 10, scale: int = 4):
+    """The `n` samples nearest to a training digit (top row) above those training digits.
+
+    Returns (uint8 image for `run.save_image`, their pixel distances); compare the distances
+    with `bench.memorised_threshold`.
+    """
+    images = _as_digits(images)
+    flat_train = bench.x_train.reshape(len(bench.x_train), -1).astype("float64")
+    squared = _squared_distances(images.reshape(len(images), -1).astype("float64"), flat_train)
+    nearest = squared.argmin(axis=1)
+    distance = np.sqrt(np.maximum(squared[np.arange(len(images)), nearest], 0.0))
+    order = np.argsort(distance, kind="stable")[:n]
+    pairs = np.concatenate([images[order], bench.x_train[nearest[order]]])
+    return image_grid(pairs, ncols=len(order), scale=scale), distance[order]
+
+
+def timed(fn, *args, **kwargs):
+    """(fn(*args, **kwargs), wall-clock seconds it took)."""
+    import time
+
+    t0 = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - t0
+
+
+def count_parameters(*models) -> int:
+    """Total weights of Keras models (everything needed to sample)."""
+    return int(sum(model.count_params() for model in models))
+
+
+def _as_digits(images) -> np.ndarray:
+    array = np.asarray(images, dtype="float32")
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim == 2 and array.shape[1] == PIXELS:
+        array = array.reshape(-1, 8, 8)
+    if array.ndim != 3 or array.shape[1:] != (8, 8):
+        raise ValueError(f"expected digits shaped (N, 8, 8), got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError("digits contain NaN or infinite pixels: the model diverged")
+    return np.clip(array, 0.0, 1.0)
+
+
+def _equal_size(features, n: int, seed: int) -> np.ndarray:
+    """A fixed random subset of `n` rows (all rows if there are fewer): precision and recall
+    compare sets of equal size, as in the paper, so that neither manifold is denser."""
+    if len(features) <= n:
+        return features
+    return features[np.random.default_rng(seed).choice(len(features), n, replace=False)]
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a**2).sum(1)[:, None] - 2 * a @ b.T + (b**2).sum(1)[None, :]
+
+
+def _kth_neighbour_radius(points: np.ndarray, k: int) -> np.ndarray:
+    squared = np.maximum(_squared_distances(points, points), 0.0)
+    # Column 0 of the sorted row is the point itself (distance 0).
+    return np.sqrt(np.sort(squared, axis=1)[:, min(k, len(points) - 1)])
+
+
+def _quiet_frechet(a, b) -> float:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Matrix is singular")
+        return frechet_distance(a, b)
