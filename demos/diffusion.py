@@ -62,8 +62,10 @@ def to_signal(levels, noise):
 
 
 def to_levels(x):
-    """Signal values back to grey levels: the dequantization cell each value falls in."""
-    return np.clip(np.floor((np.asarray(x) + 1.0) / 2.0 * GREY_LEVELS), 0, GREY_LEVELS - 1)
+    """Signal values back to grey levels: the dequantization cell each value falls in (the
+    tiny offset keeps a value on a cell's lower edge from rounding into the cell below)."""
+    cell = (np.asarray(x, dtype="float64") + 1.0) / 2.0 * GREY_LEVELS + 1e-6
+    return np.clip(np.floor(cell), 0, GREY_LEVELS - 1)
 
 
 # %% [markdown]
@@ -190,15 +192,21 @@ run.show("training_curves.png",
 # sharpens as the noise is used up.
 
 # %%
-@tf.function(input_signature=[tf.TensorSpec((None, PIXELS), "float32"),
-                              tf.TensorSpec((), "int32")])
-def euler(x, n_steps):
-    """Follow the velocity field from t = 0 to t = 1 in `n_steps` equal Euler steps."""
-    dt = 1.0 / tf.cast(n_steps, "float32")
-    for k in tf.range(n_steps):
-        t = tf.fill((tf.shape(x)[0],), tf.cast(k, "float32") * dt)
-        x = x + dt * model([x, t], training=False)
-    return x
+def make_sampler(velocity_model):
+    """A compiled function (x, n_steps) that follows `velocity_model` from t = 0 to t = 1 in
+    `n_steps` equal Euler steps."""
+    @tf.function(input_signature=[tf.TensorSpec((None, PIXELS), "float32"),
+                                  tf.TensorSpec((), "int32")])
+    def euler(x, n_steps):
+        dt = 1.0 / tf.cast(n_steps, "float32")
+        for k in tf.range(n_steps):
+            t = tf.fill((tf.shape(x)[0],), tf.cast(k, "float32") * dt)
+            x = x + dt * velocity_model([x, t], training=False)
+        return x
+    return euler
+
+
+euler = make_sampler(model)
 
 
 def sample(noise, n_steps):
@@ -341,26 +349,30 @@ run.show("closest.png",
 # not a guaranteed bound. The model was never trained for likelihood; this is a by-product.
 
 # %%
-@tf.function(input_signature=[tf.TensorSpec((None, PIXELS), "float32"),
-                              tf.TensorSpec((), "int32")])
-def log_density(x1, n_steps):
-    """log p(x1) in the signal space by the instantaneous change of variables, backwards in
-    `n_steps` Euler steps; the divergence is the exact trace of the 64x64 Jacobian."""
-    dt = 1.0 / tf.cast(n_steps, "float32")
-    x = x1
-    divergence_integral = tf.zeros((tf.shape(x1)[0],))
-    for k in tf.range(n_steps, 0, -1):
-        t = tf.fill((tf.shape(x)[0],), tf.cast(k, "float32") * dt)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            velocity = model([x, t], training=False)
-        jacobian = tape.batch_jacobian(velocity, x)
-        divergence_integral += dt * tf.linalg.trace(jacobian)
-        x = x - dt * velocity
-    gaussian = tf.reduce_sum(-0.5 * x**2 - 0.5 * np.log(2 * np.pi), axis=1)
-    return gaussian - divergence_integral
+def make_log_density(velocity_model):
+    """A compiled function (x1, n_steps): log p(x1) in the signal space by the instantaneous
+    change of variables, backwards in `n_steps` Euler steps; the divergence is the exact trace
+    of the 64x64 Jacobian."""
+    @tf.function(input_signature=[tf.TensorSpec((None, PIXELS), "float32"),
+                                  tf.TensorSpec((), "int32")])
+    def log_density(x1, n_steps):
+        dt = 1.0 / tf.cast(n_steps, "float32")
+        x = x1
+        divergence_integral = tf.zeros((tf.shape(x1)[0],))
+        for k in tf.range(n_steps, 0, -1):
+            t = tf.fill((tf.shape(x)[0],), tf.cast(k, "float32") * dt)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                velocity = velocity_model([x, t], training=False)
+            jacobian = tape.batch_jacobian(velocity, x)
+            divergence_integral += dt * tf.linalg.trace(jacobian)
+            x = x - dt * velocity
+        gaussian = tf.reduce_sum(-0.5 * x**2 - 0.5 * np.log(2 * np.pi), axis=1)
+        return gaussian - divergence_integral
+    return log_density
 
 
+log_density = make_log_density(model)
 subset = levels_test[:hp.likelihood_images]
 signal = to_signal(subset, np.random.default_rng(run.seed + 2).uniform(size=subset.shape))
 log_p_signal = log_density(tf.constant(signal, "float32"),
