@@ -32,7 +32,7 @@ from _shared import (BENCH_SAMPLES, GREY_LEVELS, PIXELS, DigitBench, closest_pai
 # the samples the bench scores; `sweep` lists the step counts compared in the step sweep.
 PROFILES = {
     "quick": dict(steps=300, checkpoints=2, batch=128, hidden=128, blocks=2,
-                  learning_rate=1e-3, sample_steps=16, sweep=[1, 4, 16], gif_steps=16,
+                  learning_rate=1e-3, sample_steps=16, sweep=[1, 4, 16, 64], gif_steps=16,
                   likelihood_steps=8, likelihood_images=100),
     "default": dict(steps=12000, checkpoints=10, batch=128, hidden=256, blocks=3,
                     learning_rate=1e-3, sample_steps=32, sweep=[1, 2, 4, 8, 16, 32, 64],
