@@ -318,7 +318,8 @@ pixel_draws = draw_pixels(vae.decode_logits(rng.standard_normal((BENCH_SAMPLES, 
 pixel_scores = bench.score(pixel_draws)
 shown = np.concatenate([np.flatnonzero(bench.y_test == k)[:2] for k in range(10)])
 recon = expected_image(vae.decode_logits(vae.encode(x_test[shown])[0]))
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(12, 2.3))
+fig.subplots_adjust(top=0.72, wspace=0.06)
 for ax, grid, title in [
         (axes[0], np.concatenate([x_test[shown][::2], x_test[shown][1::2]]), "Held-out digits"),
         (axes[1], np.concatenate([recon[::2], recon[1::2]]), "Their reconstructions"),
@@ -327,7 +328,7 @@ for ax, grid, title in [
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
-fig.suptitle(f"VAE after {hp.steps:,} steps: samples at Frechet distance {scores['frechet']:.1f} "
+fig.suptitle(f"VAE (weights of step {best_step:,}): samples at Frechet distance {scores['frechet']:.1f} "
              f"(real digits: {bench.floor()['frechet']:.1f})", fontsize=11)
 run.save_figure(fig, "reconstructions.png")
 run.show("reconstructions.png",

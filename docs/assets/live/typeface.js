@@ -1,11 +1,12 @@
 /* Typeface explorer: the design_creativity demo's font decoder, run in the page.
  *
- * The reader moves the style code (one slider per latent number) or blends two real fonts'
- * style vectors, and the page decodes all 52 letters with that code in one call of the model,
- * then sets a line of the reader's text and the alphabet from them. Slider events are coalesced
- * into one decode per animation frame, and a move that arrives while a decode is running waits
- * for it, so the picture follows the hand without a queue building up. The letters, the size of
- * the code and the fonts' vectors all come from the exported meta.
+ * The reader moves the style code (one slider per latent number), blends two real fonts' style
+ * vectors, or draws a code from a seed; the page decodes letters with that code and sets a line
+ * of the reader's text and the alphabet from them. While a slider moves, the letters of the
+ * reader's line are decoded in one call of the model per animation frame (events in between are
+ * coalesced, and a move that arrives during a decode waits for it, so no queue builds up); when
+ * it is let go, the rest of the alphabet follows in a few calls, with pauses for the page between
+ * them. The letters, the size of the code and the fonts' vectors all come from the exported meta.
  */
 (function () {
   "use strict";
@@ -140,6 +141,7 @@
   }
 
   var STALE_INK = 0.3;   // letters not yet redrawn for the current code are shown this faint
+  var CHUNK = 13;        // letters per decoder call when the whole alphabet is redrawn
 
   Live.widget("typeface", function (el, models, ui) {
     var model = models.decoder, meta = model.meta;
@@ -154,7 +156,7 @@
     };
     // glyphs: the latest ink of every letter; fresh[k]: letter k is drawn with the current code.
     var state = { code: new Float32Array(d), glyphs: new Float32Array(n * size * size),
-                  fresh: new Uint8Array(n), busy: false, frame: 0, want: null, renders: 0,
+                  fresh: new Uint8Array(n), freshCode: null, busy: false, frame: 0, want: null, renders: 0,
                   lastMs: 0, lastLetters: 0, origin: "", seed: null, log: [] };
     var upper = [], lower = [];
     for (var k = 0; k < n; k++) (letters[k] === letters[k].toUpperCase() ? upper : lower).push(k);
@@ -254,29 +256,48 @@
       notes.textContent = said.join(" ");
     }
 
-    /* One decode: "line" redraws the letters of the reader's line (while a slider moves),
-     * "all" every letter (when it is let go, and after any other change). */
+    /* One update. "line" redraws the letters of the reader's line in one call of the decoder
+     * (while a slider moves); "all" redraws every letter not yet drawn with the current code
+     * (when it is let go, and after any other change), in chunks with a pause between them, so
+     * the page keeps answering and a new move cuts the rest short (those letters stay faded). */
     async function render(scope) {
       state.frame = 0;
       state.busy = true;
-      var began = performance.now(), code = Float32Array.from(state.code);
-      var which = scope === "line" ? uniqueLetters(parseText(textField.value, letters).indices) : null;
-      if (which && !which.length) which = upper.slice(0, 1);
+      var began = performance.now(), code = Float32Array.from(state.code), done = 0;
+      if (!state.freshCode || state.freshCode.some(function (v, i) { return v !== code[i]; })) {
+        state.fresh.fill(0);
+        state.freshCode = code;
+      }
+      var todo = scope === "line" ? uniqueLetters(parseText(textField.value, letters).indices)
+        : Array.from({ length: n }, function (_, k) { return k; });
+      todo = todo.filter(function (k) { return !state.fresh[k]; });
+      var chunks = [];
+      if (scope === "line") chunks.push(todo);
+      else for (var c = 0; c < todo.length; c += CHUNK) chunks.push(todo.slice(c, c + CHUNK));
       try {
-        var ink = await decode(code, which), list = which || Array.from({ length: n }, function (_, k) { return k; });
-        if (which) state.fresh.fill(0);
-        list.forEach(function (k, row) {
-          state.glyphs.set(ink.subarray(row * size * size, (row + 1) * size * size), k * size * size);
-          state.fresh[k] = 1;
-        });
-        paint();
+        for (var j = 0; j < chunks.length && chunks[j].length; j++) {
+          if (j > 0) {
+            await new Promise(function (resolve) { setTimeout(resolve, 0); });
+            if (state.want) break;   // the reader moved on: serve that first
+          }
+          var part = chunks[j], ink = await decode(code, part);
+          part.forEach(function (k, row) {
+            state.glyphs.set(ink.subarray(row * size * size, (row + 1) * size * size), k * size * size);
+            state.fresh[k] = 1;
+          });
+          done += part.length;
+          paint();
+        }
+        if (!done) paint();   // nothing new to decode (say, the text changed): set it again
         state.lastMs = performance.now() - began;
-        state.lastLetters = list.length;
+        state.lastLetters = done;
         state.renders += 1;
-        state.log.push({ letters: list.length, ms: state.lastMs });
+        state.log.push({ letters: done, ms: state.lastMs });
         if (state.log.length > 200) state.log.shift();
-        timing.textContent = list.length + " letters decoded and drawn in " +
-          Math.round(state.lastMs) + " ms in your browser (" + tf.getBackend() + " backend).";
+        if (done) {
+          timing.textContent = done + " letters decoded and drawn in " + Math.round(state.lastMs) +
+            " ms in your browser (" + tf.getBackend() + " backend).";
+        }
         el.dataset.renders = String(state.renders);
       } catch (e) {
         ui.say("The letters could not be drawn: " + e.message);
