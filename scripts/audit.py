@@ -137,12 +137,14 @@ def table(results: dict[str, dict], before: str, after: str, site: Path, seconds
         cells = [("–" if s[c] is None else str(s[c])) for c in CATEGORIES]
         for c in CATEGORIES:
             if s[c] is not None and s[c] < GOALS[c]:
-                below.append(f"{path}: {c} {s[c]} (audits under 0.9: {', '.join(r['failing']) or 'none'})")
+                below.append(f"{path}: {c} {s[c]}" + (
+                    f" (LCP {r['lcp_ms'] / 1000:.1f} s, TBT {r['tbt_ms']:.0f} ms)"
+                    if c == "performance" else f" (audits under 0.9: {', '.join(r['failing'])})"))
         lines.append(f"| {path} | " + " | ".join(cells) +
                      f" | {r['fcp_ms'] / 1000:.1f} | {r['lcp_ms'] / 1000:.1f} | {r['tbt_ms']:.0f} |"
                      f" {r['cls']:.3f} |")
     lines.append("")
-    lines.append("Below a goal: " + ("none." if not below else ""))
+    lines.append("Below a goal:" + (" none." if not below else "\n"))
     lines += [f"- {b}" for b in below]
     return "\n".join(lines)
 
