@@ -23,10 +23,11 @@ pytestmark = pytest.mark.browser
 PAGE = "introduction/overview.html"
 WIDGET = ".live-widget[data-widget=digits]"
 FLOAT32_TOLERANCE = 1e-4
-# float16 storage: the export keeps float16 only if no output moves by more than this (its
-# `tolerance`); the page and the .keras file then hold the same rounded weights, so the page
-# still matches the .keras model to FLOAT32_TOLERANCE.
-FLOAT16_TOLERANCE = _live.DEFAULT_TOLERANCE
+# float16 storage: demos/image_synthesis.py keeps float16 only if no pixel moves by more than
+# half a grey level of the 8-bit canvas (its export `tolerance`). The page and the .keras file
+# then hold the same rounded weights, so the page still matches the .keras model to
+# FLOAT32_TOLERANCE; this bounds the change against the trained float32 generator.
+FLOAT16_TOLERANCE = 0.5 / 255
 
 
 @pytest.fixture
