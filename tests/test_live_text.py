@@ -311,6 +311,8 @@ def test_corrupt_weights_leave_the_page_working(open_file_page, live_site):
     page = open_file_page("introduction/creative-tasks.html")
     page.route("**/text_generation/model.js", lambda r: r.fulfill(
         status=200, content_type="application/javascript", body=corrupt))
+    # Load the page again with the route in place: a widget in view may have started already.
+    page.reload(wait_until="load")
     page.evaluate(f"document.querySelector('{WIDGET}').liveStart()")
     assert wait_ready(page, WIDGET) == "failed"
     status = widget(page).locator(".live-status").first.inner_text()
