@@ -271,14 +271,15 @@ def test_a_second_build_in_the_same_checkout_is_refused_in_one_line_and_touches_
     proc, _, flag = start_slow_build(project, tmp_path, monkeypatch, "--only", "beta")
     before = snapshot(project / "docs") | snapshot(project / ".cache/build/logs")
     second = build(project)
+    after = snapshot(project / "docs") | snapshot(project / ".cache/build/logs")
     flag.unlink()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)                     # the first build, still in beta
     proc.communicate(timeout=60)
     assert second.returncode == 1
     line = one_line(second.stderr)
     assert f"another build is running in this checkout (pid {proc.pid}, started 20" in line
     assert "alpha" not in runs_so_far(project)
-    assert before == snapshot(project / "docs") | snapshot(project / ".cache/build/logs")
+    assert before == after
 
 
 def test_a_stale_lock_left_by_a_killed_build_is_taken_over_with_a_warning(project):
