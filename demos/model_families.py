@@ -30,7 +30,7 @@ from _shared import (BENCH_SAMPLES, GREY_LEVELS, PIXELS, DigitBench, dequantized
 PROFILES = {
     "quick": dict(ridges=[0.003, 0.01], bandwidths=[0.03, 0.06, 0.1], validation_share=0.2,
                   dequantization_draws=2),
-    "default": dict(ridges=[0.001, 0.002, 0.005, 0.01, 0.02],
+    "default": dict(ridges=[0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01],
                     bandwidths=[0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.13, 0.17],
                     validation_share=0.2, dequantization_draws=8),
 }
