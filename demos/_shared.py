@@ -402,12 +402,15 @@ class DigitBench:
 
     def __init__(self, seed: int = BENCH_SEED, judge_epochs: int = BENCH_JUDGE_EPOCHS):
         import keras
+        import tensorflow as tf
 
         self.x_train, self.x_test, self.y_train, self.y_test = load_digits_split(seed)
         self.levels_train = np.rint(self.x_train * 16).astype("int64")
         self.levels_test = np.rint(self.x_test * 16).astype("int64")
-        # The judge gets its own fixed seed, so that it does not depend on the run's seed.
+        # The judge gets its own fixed seed, so that it does not depend on the run's seed, and
+        # deterministic kernels (already on in a demo), so that every process gets the same bits.
         keras.utils.set_random_seed(seed)
+        tf.config.experimental.enable_op_determinism()
         self.judge = DigitJudge(self.x_train, self.y_train, epochs=judge_epochs, seed=seed)
         self.judge_accuracy = self.judge.accuracy(self.x_test, self.y_test)
         self.test_features = self.judge.features(self.x_test)

@@ -28,7 +28,7 @@ from _shared import (BENCH_SAMPLES, DigitBench, closest_pairs_image, count_param
 # bench, calibrated on an idle 2-core machine); the run without tricks gets `plain_fraction` of
 # it, enough to see where it is heading.
 PROFILES = {
-    "quick": dict(steps=300, checkpoints=4, batch=64, width=32, latent_dim=32,
+    "quick": dict(steps=200, checkpoints=3, batch=64, width=32, latent_dim=32,
                   learning_rate=5e-4, ema_decay=0.99, real_label=0.9, plain_fraction=0.5,
                   eval_samples=300),
     "default": dict(steps=7000, checkpoints=24, batch=64, width=32, latent_dim=32,

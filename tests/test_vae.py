@@ -94,3 +94,4 @@ def check_outputs(out: Path):
     with Image.open(out / "latent_walk.gif") as gif:
         assert gif.n_frames >= 6
     assert len((out / "judge.sha256").read_text().strip()) == 64
+    assert 1 <= metrics["best_step"] <= metrics["training_steps"]
