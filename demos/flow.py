@@ -321,7 +321,8 @@ run.show("trace.png",
          "Six rows of small images; each row starts as grey static on the left and turns, "
          "layer by layer, into a handwritten digit on the right.",
          "Each column undoes one coupling layer, changing only half the pixels (one colour of "
-         "a checkerboard) given the other half. The digit emerges gradually, not at one step.")
+         "a checkerboard) given the other half. The rough shape appears within the first "
+         "layers undone; the later ones mostly clean up.")
 
 # %% [markdown]
 # ## Samples, and the temperature trick
