@@ -63,11 +63,16 @@ def build_site(dest: Path, root: Path = ROOT) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_site(tmp_path_factory) -> Path:
+def live_site(request) -> Path:
     if os.environ.get("LIVE_SITE_DIR"):
         site = Path(os.environ["LIVE_SITE_DIR"]).resolve()
     else:
-        site = build_site(tmp_path_factory.mktemp("live-site"))
+        # The suite's one quick build (tests/conftest.py), shared with the site and browser tests.
+        quick = request.getfixturevalue("quick_site")
+        if quick.result.returncode != 0:
+            pytest.fail("the quick build failed:\n" + quick.result.stdout[-3000:]
+                        + quick.result.stderr[-3000:])
+        site = quick.site
     assert (site / "index.html").is_file(), f"no built site in {site}"
     return site
 
