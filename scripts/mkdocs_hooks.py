@@ -274,6 +274,8 @@ def on_page_content(html, page, config, files):
     html = REMOTE_SCRIPT.sub("", html)
     html = _check_references(html, page, docs, files)
     html = _render_math(html)
+    # A long display equation scrolls sideways on a phone; keyboard readers must reach it too.
+    html = html.replace('<div class="arithmatex">', '<div class="arithmatex" tabindex="0">')
     html = _rewrite_images(html, page, docs)
     if page.file.src_uri.endswith(".ipynb"):
         html = _unwrap_plain_tokens(_trim_notebook_css(html))
