@@ -82,6 +82,17 @@ def normals(seed: int, n: int) -> np.ndarray:
 
 # --- the export ----------------------------------------------------------------------------------
 
+def pick_index(logits, temperature, draw, banned=()):
+    """The index that the uniform `draw` in [0, 1) selects from softmax(logits / temperature),
+    walking the cumulative weights in order (rnn.js's pickIndex does the same on the page); `banned` indices get no weight."""
+    z = np.asarray(logits, dtype="float64") / temperature
+    z[list(banned)] = -np.inf
+    w = np.exp(z - z.max())
+    cumulative = np.cumsum(w)
+    hit = np.flatnonzero(cumulative > draw * cumulative[-1])
+    return int(hit[0]) if len(hit) else int(np.flatnonzero(w > 0)[-1])
+
+
 def _encode(array: np.ndarray, dtype: str) -> dict:
     data = np.ascontiguousarray(array, dtype="<f2" if dtype == "float16" else "<f4")
     return {"shape": list(array.shape), "dtype": dtype,

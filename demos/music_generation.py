@@ -29,6 +29,7 @@ import tensorflow as tf
 from keras import layers
 
 import _live
+from _live import pick_index  # one uniform draw -> one index, as the page does it
 import _shared
 from _shared import start
 
@@ -731,17 +732,6 @@ run.show("comparison.png", "Four panels comparing real Bach excerpts, network pi
 
 
 # %%
-def pick_index(logits, temperature, draw, banned=()):
-    """The index that the uniform `draw` in [0, 1) selects from softmax(logits / temperature),
-    walking the cumulative weights in order; `banned` indices get no weight."""
-    z = np.asarray(logits, dtype="float64") / temperature
-    z[list(banned)] = -np.inf
-    w = np.exp(z - z.max())
-    cumulative = np.cumsum(w)
-    hit = np.flatnonzero(cumulative > draw * cumulative[-1])
-    return int(hit[0]) if len(hit) else int(np.flatnonzero(w > 0)[-1])
-
-
 def chorale_step(model):
     """One token through a trained (or reloaded) model: (token, voice, phase, state) ->
     (logits, state), each argument of shape (1,)."""

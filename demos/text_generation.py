@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydoc_data.topics import topics
 
 import _live
+from _live import pick_index  # one uniform draw -> one index, as the page does it
 from _shared import start
 
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
@@ -514,17 +515,6 @@ print(f"held-out cost: {bpc_word_start:.2f} bits on the first letter of a word "
 
 
 # %%
-def pick_index(logits, temperature, draw, banned=()):
-    """The index that the uniform `draw` in [0, 1) selects from softmax(logits / temperature),
-    walking the cumulative weights in order; `banned` indices get no weight."""
-    z = np.asarray(logits, dtype="float64") / temperature
-    z[list(banned)] = -np.inf
-    w = np.exp(z - z.max())
-    cumulative = np.cumsum(w)
-    hit = np.flatnonzero(cumulative > draw * cumulative[-1])
-    return int(hit[0]) if len(hit) else int(np.flatnonzero(w > 0)[-1])
-
-
 def text_step(model):
     """One character through a trained (or reloaded) model: (ids (1,), state) -> (logits, state)."""
     embedding_layer, gru_layer, dense_layer = model.layers
