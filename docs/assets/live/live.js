@@ -769,7 +769,8 @@
       node.liveStartedAt = performance.now();   // read by scripts/bench_live.py
       if (observer) { observer.disconnect(); }
       start.hidden = true;
-      status.say("Loading the model…");
+      var loading = "Loading the model…";
+      status.say(loading);
       var urls = (node.dataset.model || "").split(/\s+/).filter(Boolean);
       Live.loadRuntime(options.backend).then(function () {
         return Promise.all(urls.map(Live.loadModel));
@@ -789,6 +790,8 @@
         wui.download = Live.download;
         return Promise.resolve(init(node, models, wui)).then(function () {
           node.liveState = "ready";
+          // A widget that said nothing while starting must not be left saying "Loading".
+          if (status.el.textContent === loading) { status.say(""); }
           node.liveReadyAt = performance.now();
           node.classList.add("live-ready");
           node.dispatchEvent(new CustomEvent("live-ready", { bubbles: true }));
