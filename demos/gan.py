@@ -163,7 +163,10 @@ class GAN:
             avg.assign(decay * avg + (1.0 - decay) * current)
         return d_loss, tf.reduce_mean(tf.sigmoid(real_score)), tf.reduce_mean(tf.sigmoid(fake_score))
 
-    @tf.function
+    # One signature for every call: without it each new number of steps retraces the loop.
+    @tf.function(input_signature=[tf.TensorSpec((None, None), "int32"),
+                                  tf.TensorSpec((None, None, None), "float32"),
+                                  tf.TensorSpec((None,), "float32")])
     def train_steps(self, batch_index, noise, decays):
         """Several steps in one compiled call; returns the average D loss, D(real) and D(fake)."""
         totals = [tf.constant(0.0)] * 3

@@ -158,7 +158,8 @@ class VAE:
         kl = 0.5 * tf.reduce_sum(mean**2 + tf.exp(log_variance) - log_variance - 1.0, axis=-1)
         return tf.reduce_mean(reconstruction), tf.reduce_mean(kl)
 
-    @tf.function
+    # One signature for every call: without it each new number of steps retraces the loop.
+    @tf.function(input_signature=[tf.TensorSpec((None, None), "int32")])
     def train_steps(self, batch_index):
         """Several steps in one compiled call (Python overhead would dominate at this size)."""
         weights = self.encoder.trainable_variables + self.decoder.trainable_variables
