@@ -221,9 +221,10 @@ class Recorder:
 
     def _failed(self, request):
         # Named exception: Chromium cancels a media download itself once it holds what the
-        # element's `preload` asks for, or when the page is left. A missing or broken media
-        # file still fails, through its HTTP status here and the fetch in MEDIA.
-        if request.resource_type == "media" and request.failure == "net::ERR_ABORTED":
+        # element's `preload` asks for, and cancels a lazy image still loading when the page is
+        # left (seen in CI: a notebook figure aborted as the walk clicked on). A missing or
+        # broken file still fails, through its HTTP status in _response and the fetch in MEDIA.
+        if request.resource_type in ("media", "image") and request.failure == "net::ERR_ABORTED":
             return
         self._note(f"request failed: {request.url} ({request.failure})")
 

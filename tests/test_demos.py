@@ -68,15 +68,6 @@ def test_a_warm_rebuild_runs_nothing_and_never_imports_tensorflow(quick_site):
     assert "tensorflow" not in result.stderr and "keras" not in result.stderr
 
 
-def test_demo_runs_as_a_plain_script(tmp_path):
-    """A reader can run a demo without the pipeline; the smallest one stands in for all."""
-    result = subprocess.run([sys.executable, str(DEMOS / "generative_vs_discriminative.py"),
-                             "--profile", "quick", "--out", str(tmp_path)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert (tmp_path / "metrics.json").exists() and (tmp_path / "samples.png").exists()
-
-
 def test_a_demo_given_a_bad_profile_says_so_in_one_line(tmp_path):
     result = subprocess.run([sys.executable, str(DEMOS / "generative_vs_discriminative.py"),
                              "--profile", "fast", "--out", str(tmp_path)],
