@@ -15,13 +15,18 @@ export TF_CPP_MIN_LOG_LEVEL := 3  # TensorFlow's start-up chatter hides the buil
 
 .PHONY: site assets serve test test-browser browser bench audit clean
 
+# Demos run two at a time: each small model leaves part of a 2-core machine idle (Python
+# between steps, plotting, the kernel starting), and the pair fills it; see "Cold build" in
+# BENCHMARKS.md. `make site JOBS=1` runs them one after another.
+JOBS ?= 2
+
 ## site: set up, run every stale demo (default profile), build the site into site/
 site: $(STAMP) $(NODE)
-	$(PY) scripts/build.py $(ARGS)
+	$(PY) scripts/build.py --jobs $(JOBS) $(ARGS)
 
 ## assets: run the stale demos only, no mkdocs (e.g. `make assets ARGS="--only text_generation"`)
 assets: $(STAMP) $(NODE)
-	$(PY) scripts/build.py --assets-only $(ARGS)
+	$(PY) scripts/build.py --assets-only --jobs $(JOBS) $(ARGS)
 
 ## serve: preview on http://127.0.0.1:8000, reloading on edits (run `make site` once first)
 serve: $(STAMP) $(NODE)
@@ -36,8 +41,9 @@ test-browser: $(STAMP) $(NODE) browser
 	$(PY) -m pytest -m browser $(ARGS)
 
 ## bench: every demo from scratch in the default profile; rewrites BENCHMARKS.md
+## (`make bench ARGS="--cold-build 2"` in a fresh clone times the whole cold build instead)
 bench: $(STAMP) $(NODE)
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(ARGS)
 
 ## audit: Lighthouse (mobile) over every page of the built site in site/; scores into BENCHMARKS.md
 audit: $(STAMP) $(LIGHTHOUSE) browser
