@@ -6,6 +6,7 @@ pipeline's behaviour, not any model.
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,11 @@ def test_the_published_notebook_opens_with_prose_facts_and_provenance_and_folds_
     html_text = "".join(folded[0]["data"]["text/html"])
     assert html_text.startswith('<details class="folded-output"><summary>Printed output, 41 lines')
     assert "epoch 39" in html_text
+
+
+def test_cold_build_bench_needs_a_number_of_jobs(capsys, monkeypatch):
+    import bench
+
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--cold-build", "two"])
+    assert bench.main() == 2
+    assert "--cold-build takes the number of demos to run at once" in capsys.readouterr().err
