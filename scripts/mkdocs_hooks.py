@@ -278,7 +278,7 @@ def on_page_content(html, page, config, files):
     html = html.replace('<div class="arithmatex">', '<div class="arithmatex" tabindex="0">')
     html = _rewrite_images(html, page, docs)
     if page.file.src_uri.endswith(".ipynb"):
-        html = _unwrap_plain_tokens(_trim_notebook_css(html))
+        html = _search_prose_only(_unwrap_plain_tokens(_trim_notebook_css(html)))
     return html
 
 
@@ -616,6 +616,27 @@ def _unwrap_plain_tokens(html: str) -> str:
     if re.search(r"\.n(?![\w-])", styles):
         return html
     return PLAIN_TOKEN.sub(r"\1", html)
+
+
+# --- notebook pages: search indexes the prose, not the code and its printed output ------------
+
+# The theme's search plugin indexes page.content in on_page_context (after this hook's
+# on_page_content) and skips an element that carries `data-search-exclude`. Its parser tracks a
+# skipped element by tag name only: an excluded <div> stops being skipped at the first inner
+# </div>, so the attribute has to go on elements with no element of the same tag inside. Code
+# and printed output are each one <pre> (in a `highlight-ipynb` or `jp-RenderedText` wrapper),
+# the prompts ("In [3]:") and the plain copy of each cell's source that the copy button copies
+# (`clipboard-copy-txt`, hidden) are divs with no inner div, the button a <clipboard-copy>. The
+# markdown cells (headings, prose, the About box) and the figures' captions stay searchable.
+NOTEBOOK_PRE = re.compile(r'(<div class="(?:highlight-ipynb|jp-RenderedText)\b[^>]*>\s*)<pre\b')
+NOTEBOOK_PROMPT = re.compile(r'<div class="(?:jp-InputPrompt|jp-OutputPrompt|clipboard-copy-txt)\b')
+NOTEBOOK_COPY = re.compile(r'<clipboard-copy\b')
+
+
+def _search_prose_only(html: str) -> str:
+    html = NOTEBOOK_PRE.sub(r"\1<pre data-search-exclude", html)
+    html = NOTEBOOK_PROMPT.sub(lambda m: '<div data-search-exclude' + m.group(0)[4:], html)
+    return NOTEBOOK_COPY.sub("<clipboard-copy data-search-exclude", html)
 
 
 # --- accessibility and the whole page ------------------------------------------------------------

@@ -188,7 +188,7 @@ def mini_site(tmp_path_factory):
         '<body><main><div class="live-widget" data-widget="echo" data-model="../generated/demo/clf.js">'
         '<p id="static">static figure</p></div>'
         '<div class="live-widget" data-widget="gone" data-manual data-model="../generated/demo/missing.js">'
-        '<p id="static2">static figure</p></div></main>'
+        '<p id="static2">static figure</p></div><div style="height: 3000px"></div></main>'
         '<script src="../assets/live/live.js"></script>'
         '<script>Live.widget("echo", function (el, models, ui) {'
         '  ui.slider("Amount", {min: 0, max: 1, step: 0.1, value: 0.5}); el.dataset.keys = Object.keys(models).join(",");'
@@ -250,7 +250,14 @@ def test_page_rng_matches_python(live_browser, mini_site):
 def test_widgets_start_and_fail_in_one_line(live_browser, mini_site):
     page = open_page(live_browser, mini_site.root, "page/index.html")
     try:
-        # `data-manual`: this one waits for its Start button instead of the viewport.
+        # Opening the page starts nothing, not even the widget in view: no runtime, no weights.
+        page.wait_for_timeout(500)
+        states = "() => [...document.querySelectorAll('.live-widget')].map(e => e.liveState)"
+        assert page.evaluate(states) == ["waiting", "waiting"]
+        assert not [u for u in page.requested if "/vendor/" in u or "/generated/" in u]
+        # The reader scrolls: the widget in view starts; `data-manual` waits for its Start button.
+        page.mouse.wheel(0, 60)
+        page.wait_for_function("() => document.querySelector('[data-widget=echo]').liveState !== 'waiting'")
         assert page.evaluate("() => document.querySelector('[data-widget=gone]').liveState") == "waiting"
         page.click("[data-widget=gone] button:has-text('Start')")
         page.wait_for_function("() => document.querySelector('[data-widget=echo]').liveState === 'ready'"
