@@ -72,6 +72,8 @@ def _missing(what: str, where: str, demo: str) -> PluginError:
 # The theme's offline plugin would load this shim from https://unpkg.com/iframe-worker/shim; it
 # lets the search worker run from file://. It is copied from node_modules (see VENDOR).
 SHIM = "assets/vendor/iframe-worker-shim.js"
+# The site's own script that delays the theme's search index until the reader turns to search.
+ON_DEMAND = "assets/search-on-demand.js"
 
 
 def _nav_paths(nav):
@@ -626,17 +628,18 @@ def _unwrap_plain_tokens(html: str) -> str:
 # </div>, so the attribute has to go on elements with no element of the same tag inside. Code
 # and printed output are each one <pre> (in a `highlight-ipynb` or `jp-RenderedText` wrapper),
 # the prompts ("In [3]:") and the plain copy of each cell's source that the copy button copies
-# (`clipboard-copy-txt`, hidden) are divs with no inner div, the button a <clipboard-copy>. The
+# (`clipboard-copy-txt`, hidden) are divs with no inner div, the button a <clipboard-copy>, a
+# long printed output folded by the build a <details class="folded-output">. The
 # markdown cells (headings, prose, the About box) and the figures' captions stay searchable.
 NOTEBOOK_PRE = re.compile(r'(<div class="(?:highlight-ipynb|jp-RenderedText)\b[^>]*>\s*)<pre\b')
-NOTEBOOK_PROMPT = re.compile(r'<div class="(?:jp-InputPrompt|jp-OutputPrompt|clipboard-copy-txt)\b')
-NOTEBOOK_COPY = re.compile(r'<clipboard-copy\b')
+NOTEBOOK_WRAPPER = re.compile(
+    r'<(div|details)(?= class="(?:jp-InputPrompt|jp-OutputPrompt|clipboard-copy-txt|folded-output)\b)')
 
 
 def _search_prose_only(html: str) -> str:
     html = NOTEBOOK_PRE.sub(r"\1<pre data-search-exclude", html)
-    html = NOTEBOOK_PROMPT.sub(lambda m: '<div data-search-exclude' + m.group(0)[4:], html)
-    return NOTEBOOK_COPY.sub("<clipboard-copy data-search-exclude", html)
+    html = NOTEBOOK_WRAPPER.sub(r"<\1 data-search-exclude", html)
+    return html.replace("<clipboard-copy ", "<clipboard-copy data-search-exclude ")
 
 
 # --- accessibility and the whole page ------------------------------------------------------------
@@ -655,8 +658,12 @@ def on_post_page(output, page, config):
     bundle = BUNDLE_TAG.search(output)
     if shim and bundle and shim.start() < bundle.start():
         tag = shim.group(0).strip()
+        # Before the theme's script too: search-on-demand.js holds its search index back until
+        # the reader turns to search (the index and its build are most of a page's script work).
+        on_demand = f'<script src="{shim.group(1).replace(SHIM, ON_DEMAND)}"></script>'
         output = output[:shim.start()] + output[shim.end():]
-        output = BUNDLE_TAG.sub(lambda m: tag + "\n    " + m.group(0), output, count=1)
+        output = BUNDLE_TAG.sub(lambda m: tag + "\n    " + on_demand + "\n    " + m.group(0),
+                                output, count=1)
     return output
 
 
