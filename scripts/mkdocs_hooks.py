@@ -279,9 +279,31 @@ def on_page_content(html, page, config, files):
     # A long display equation scrolls sideways on a phone; keyboard readers must reach it too.
     html = html.replace('<div class="arithmatex">', '<div class="arithmatex" tabindex="0">')
     html = _rewrite_images(html, page, docs)
+    html = _defer_widget_scripts(html)
     if page.file.src_uri.endswith(".ipynb"):
         html = _search_prose_only(_unwrap_plain_tokens(_trim_notebook_css(html)))
     return html
+
+
+# A page's widgets each bring their <script> tags (live.js, then the widget's own), so a page
+# with four widgets named live.js four times, each tag stopping the parser where it stood (the
+# text below a widget waited for its scripts, and the first paint with it). Each script is kept
+# once, at its first place, and deferred: they run in that order once the page is parsed, which
+# is when Live.widget() looks for its elements anyway.
+WIDGET_SCRIPT = re.compile(r'<script src="([^"]*assets/live/[^"/]+\.js)"></script>\n?')
+
+
+def _defer_widget_scripts(html: str) -> str:
+    seen: set[str] = set()
+
+    def once(match):
+        src = match.group(1)
+        if src in seen:
+            return ""
+        seen.add(src)
+        return f'<script defer src="{src}"></script>\n'
+
+    return WIDGET_SCRIPT.sub(once, html)
 
 
 # --- images: sizes, WebP, animation, lazy loading ----------------------------------------------
