@@ -20,7 +20,12 @@
   except for the first one; a GIF becomes an animated WebP with the GIF as fallback and a still
   frame for readers who ask for reduced motion. The derived files are cached in
   .cache/site-images/ by content hash, so a rebuild re-encodes nothing that did not change.
-- Notebook pages keep only the part of nbconvert's stylesheet that their own elements use.
+- Notebook pages keep only the part of nbconvert's stylesheet that their own elements use, and
+  their code, printed output and prompts are marked `data-search-exclude`: the search index
+  (loaded by every page) holds the notebooks' prose and headings, not their code.
+- Search loads on demand: assets/search-on-demand.js, put before the theme's script, holds the
+  theme's request for the search index back until the reader turns to the search box.
+- Live widgets' scripts are written once per page and deferred, so they never hold up the text.
 """
 
 from __future__ import annotations

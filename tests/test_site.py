@@ -322,6 +322,9 @@ def test_images_become_sized_webp_pictures_and_widgets_keep_their_markup(tiny):
 <img src="../generated/toy/figure.png" alt="The static figure">
 </div>
 <script src="../assets/live/toy.js"></script>
+
+<div class="live-widget" data-widget="toy"></div>
+<script src="../assets/live/toy.js"></script>
 """, "section/page.md")
     result = mkdocs_build(tiny)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -347,7 +350,9 @@ def test_images_become_sized_webp_pictures_and_widgets_keep_their_markup(tiny):
     assert moving["src"].endswith("moving.gif")   # the GIF stays, as the fallback
 
     assert not widget["_sources"] and widget["loading"] == "lazy" and widget["width"] == "800"
-    assert '<script src="../assets/live/toy.js"></script>' in page.read_text()
+    # A widget's script: once per page however many widgets name it, deferred.
+    assert page.read_text().count("assets/live/toy.js") == 1
+    assert '<script defer src="../assets/live/toy.js"></script>' in page.read_text()
 
 
 def test_a_figure_that_is_not_an_image_fails_in_one_line(tiny):
