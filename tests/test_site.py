@@ -151,6 +151,10 @@ def test_the_site_works_from_a_folder(site):
         shim = re.findall(r'<script src="([^"]*iframe-worker-shim\.js)"', text)
         assert shim, f"{page.relative_to(site)} lacks the iframe-worker shim"
         assert (page.parent / shim[0]).resolve() == (site / "assets/vendor/iframe-worker-shim.js").resolve()
+        # The search index waits for the reader: the on-demand script runs before the theme's.
+        order = re.findall(r'<script src="[^"]*(search-on-demand\.js|bundle\.[0-9a-f]+\.min\.js)"', text)
+        assert order[:1] == ["search-on-demand.js"] and len(order) == 2, \
+            f"{page.relative_to(site)}: search-on-demand.js must come just before the theme's script"
 
 
 class Images(HTMLParser):
