@@ -8,7 +8,7 @@ every page, with the machine's load before and after, replace the text between
 `<!-- audit:start -->` and `<!-- audit:end -->` in BENCHMARKS.md (the section is added if it is
 missing). Scores move with the load of the machine, so this is a benchmark, not a test.
 
-    python scripts/audit.py [--site site] [--only index.html ...] [--no-write]
+    python scripts/audit.py [--site site] [--only index.html ...] [--no-write] [--reports DIR]
 """
 
 from __future__ import annotations
@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="PAGE", help="audit only these pages")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
     parser.add_argument("--note", default="", help="a line added to the report (e.g. the profile)")
+    parser.add_argument("--reports", type=Path, metavar="DIR",
+                        help="keep Lighthouse's JSON report of each page in DIR (for diagnosis)")
     args = parser.parse_args(argv)
 
     site = args.site.resolve()
@@ -193,27 +195,43 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     before, started, results = load(), time.monotonic(), {}
+    failed = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            folder = args.reports.resolve() if args.reports else Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
             for i, path in enumerate(wanted, 1):
-                r = audit_page(base + path, chrome, Path(tmp) / f"{i}.json")
+                out = folder / (path.replace("/", "__").removesuffix(".html") + ".json")
+                try:
+                    r = audit_page(base + path, chrome, out)
+                except (RuntimeError, subprocess.TimeoutExpired) as error:
+                    # Unattended runs: one retry (a Chromium that did not start in time on a
+                    # loaded machine), then the page is reported as not measured.
+                    print(f"[{i}/{len(wanted)}] {path}: {error}; trying once more", flush=True)
+                    try:
+                        r = audit_page(base + path, chrome, out)
+                    except (RuntimeError, subprocess.TimeoutExpired) as again:
+                        failed.append(f"{path}: {again}")
+                        continue
                 results[path] = r
                 s = r["scores"]
                 print(f"[{i}/{len(wanted)}] {path:<70} " +
                       " ".join(f"{c[:4]} {s[c]}" for c in CATEGORIES) +
                       f"  LCP {r['lcp_ms'] / 1000:.1f} s TBT {r['tbt_ms']:.0f} ms", flush=True)
-    except RuntimeError as error:
-        print(f"audit.py: error: {error}", file=sys.stderr)
-        return 1
     finally:
         server.shutdown()
+    if not results:
+        print("audit.py: error: no page could be audited:\n" + "\n".join(failed), file=sys.stderr)
+        return 1
     section = table(results, before, load(), site, time.monotonic() - started, args.note)
+    if failed:
+        section += "\n\nNot measured (Lighthouse failed twice):\n\n" + "\n".join(f"- {f}" for f in failed)
     if args.no_write:
         print(section)
     else:
         write(section)
         print(f"Wrote the scores of {len(results)} pages into {BENCHMARKS.relative_to(ROOT)}.")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

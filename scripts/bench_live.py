@@ -8,7 +8,7 @@ Every page of the site holding a `.live-widget` is measured; for each page and w
 
 - script bytes loaded before any interaction: the page opened at its top, nothing clicked or
   scrolled, all resources counted after the page has been quiet for a moment (images, audio
-  and video excluded; widgets that start because they are in view count);
+  and video excluded; a widget would count if it started without the reader);
 - each widget's runtime plus weights: in a fresh page where no widget starts by itself, the
   script bytes that pressing that widget's Start loads (so the TF.js runtime is counted for
   every widget, as if it were the only one the reader opens);
@@ -204,6 +204,7 @@ def bench_page(browser, site: Path, page_path: str, widgets: list[str], repeats:
     quiet(page)
     files = loaded_files(page, site)
     result["script_before"] = script_bytes(files)
+    result["scripts_before"] = {k: v for k, v in files.items() if k.endswith(".js")}
     result["bytes_before"] = non_media_bytes(files)
     result["errors"] = live_support.widget_errors(page) + page.blocked_requests
     page.context.close()
@@ -292,8 +293,12 @@ def report(results: list[dict], chromium: str, repeats: int, took: float) -> str
             lines.append(f"| {name} | {label} | {value:,.1f} {unit} | {goal} |")
     problems = [(r["page"], e) for r in results for e in r["errors"]]
     lines += ["", "Script before interaction counts every `.js` file the page loaded at its top "
-              "without a click (the widgets in view start by themselves); runtime + weights is "
-              "what pressing one widget's Start loads in a page where nothing had started."]
+              "without a click or a scroll (no widget starts until the reader scrolls or presses "
+              "its Start; the largest files are listed below); runtime + weights is what "
+              "pressing one widget's Start loads in a page where nothing had started.", ""]
+    for r in results:
+        top = sorted(r.get("scripts_before", {}).items(), key=lambda item: -item[1])[:4]
+        lines.append(f"- {r['page']}: " + ", ".join(f"`{name}` {kb(size)}" for name, size in top))
     if problems:
         lines += ["", "Problems seen while measuring:"] + [f"- {p}: {e}" for p, e in problems]
     return "\n".join(lines) + "\n"

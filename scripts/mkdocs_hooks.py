@@ -20,7 +20,12 @@
   except for the first one; a GIF becomes an animated WebP with the GIF as fallback and a still
   frame for readers who ask for reduced motion. The derived files are cached in
   .cache/site-images/ by content hash, so a rebuild re-encodes nothing that did not change.
-- Notebook pages keep only the part of nbconvert's stylesheet that their own elements use.
+- Notebook pages keep only the part of nbconvert's stylesheet that their own elements use, and
+  their code, printed output and prompts are marked `data-search-exclude`: the search index
+  (loaded by every page) holds the notebooks' prose and headings, not their code.
+- Search loads on demand: assets/search-on-demand.js, put before the theme's script, holds the
+  theme's request for the search index back until the reader turns to the search box.
+- Live widgets' scripts are written once per page and deferred, so they never hold up the text.
 """
 
 from __future__ import annotations
@@ -72,6 +77,8 @@ def _missing(what: str, where: str, demo: str) -> PluginError:
 # The theme's offline plugin would load this shim from https://unpkg.com/iframe-worker/shim; it
 # lets the search worker run from file://. It is copied from node_modules (see VENDOR).
 SHIM = "assets/vendor/iframe-worker-shim.js"
+# The site's own script that delays the theme's search index until the reader turns to search.
+ON_DEMAND = "assets/search-on-demand.js"
 
 
 def _nav_paths(nav):
@@ -277,9 +284,31 @@ def on_page_content(html, page, config, files):
     # A long display equation scrolls sideways on a phone; keyboard readers must reach it too.
     html = html.replace('<div class="arithmatex">', '<div class="arithmatex" tabindex="0">')
     html = _rewrite_images(html, page, docs)
+    html = _defer_widget_scripts(html)
     if page.file.src_uri.endswith(".ipynb"):
-        html = _unwrap_plain_tokens(_trim_notebook_css(html))
+        html = _search_prose_only(_unwrap_plain_tokens(_trim_notebook_css(html)))
     return html
+
+
+# A page's widgets each bring their <script> tags (live.js, then the widget's own), so a page
+# with four widgets named live.js four times, each tag stopping the parser where it stood (the
+# text below a widget waited for its scripts, and the first paint with it). Each script is kept
+# once, at its first place, and deferred: they run in that order once the page is parsed, which
+# is when Live.widget() looks for its elements anyway.
+WIDGET_SCRIPT = re.compile(r'<script src="([^"]*assets/live/[^"/]+\.js)"></script>\n?')
+
+
+def _defer_widget_scripts(html: str) -> str:
+    seen: set[str] = set()
+
+    def once(match):
+        src = match.group(1)
+        if src in seen:
+            return ""
+        seen.add(src)
+        return f'<script defer src="{src}"></script>\n'
+
+    return WIDGET_SCRIPT.sub(once, html)
 
 
 # --- images: sizes, WebP, animation, lazy loading ----------------------------------------------
@@ -618,6 +647,28 @@ def _unwrap_plain_tokens(html: str) -> str:
     return PLAIN_TOKEN.sub(r"\1", html)
 
 
+# --- notebook pages: search indexes the prose, not the code and its printed output ------------
+
+# The theme's search plugin indexes page.content in on_page_context (after this hook's
+# on_page_content) and skips an element that carries `data-search-exclude`. Its parser tracks a
+# skipped element by tag name only: an excluded <div> stops being skipped at the first inner
+# </div>, so the attribute has to go on elements with no element of the same tag inside. Code
+# and printed output are each one <pre> (in a `highlight-ipynb` or `jp-RenderedText` wrapper),
+# the prompts ("In [3]:") and the plain copy of each cell's source that the copy button copies
+# (`clipboard-copy-txt`, hidden) are divs with no inner div, the button a <clipboard-copy>, a
+# long printed output folded by the build a <details class="folded-output">. The
+# markdown cells (headings, prose, the About box) and the figures' captions stay searchable.
+NOTEBOOK_PRE = re.compile(r'(<div class="(?:highlight-ipynb|jp-RenderedText)\b[^>]*>\s*)<pre\b')
+NOTEBOOK_WRAPPER = re.compile(
+    r'<(div|details)(?= class="(?:jp-InputPrompt|jp-OutputPrompt|clipboard-copy-txt|folded-output)\b)')
+
+
+def _search_prose_only(html: str) -> str:
+    html = NOTEBOOK_PRE.sub(r"\1<pre data-search-exclude", html)
+    html = NOTEBOOK_WRAPPER.sub(r"<\1 data-search-exclude", html)
+    return html.replace("<clipboard-copy ", "<clipboard-copy data-search-exclude ")
+
+
 # --- accessibility and the whole page ------------------------------------------------------------
 
 SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
@@ -634,8 +685,12 @@ def on_post_page(output, page, config):
     bundle = BUNDLE_TAG.search(output)
     if shim and bundle and shim.start() < bundle.start():
         tag = shim.group(0).strip()
+        # Before the theme's script too: search-on-demand.js holds its search index back until
+        # the reader turns to search (the index and its build are most of a page's script work).
+        on_demand = f'<script src="{shim.group(1).replace(SHIM, ON_DEMAND)}"></script>'
         output = output[:shim.start()] + output[shim.end():]
-        output = BUNDLE_TAG.sub(lambda m: tag + "\n    " + m.group(0), output, count=1)
+        output = BUNDLE_TAG.sub(lambda m: tag + "\n    " + on_demand + "\n    " + m.group(0),
+                                output, count=1)
     return output
 
 

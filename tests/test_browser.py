@@ -825,6 +825,26 @@ def test_navigation_reaches_every_outline_page_from_home(site_dir, base_url, bro
     assert not recorder.errors, report(recorder.errors, "errors while navigating")
 
 
+def test_the_search_index_loads_when_the_reader_turns_to_search(site_dir, base_url, browser):
+    """Every page used to load the whole search index as it opened; assets/search-on-demand.js
+    holds it back until the reader reaches the search box, over http and from file://."""
+    for root in (base_url, site_dir.resolve().as_uri() + "/"):
+        context, page, recorder = new_page(browser, root, DESKTOP)
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url) if "search_index" in r.url else None)
+        try:
+            page.goto(root + "introduction/overview.html", wait_until="load")
+            page.wait_for_timeout(1500)
+            assert not asked, f"{root}: the search index loaded on open: {asked}"
+            page.keyboard.press("/")   # the theme's shortcut: focuses the search box
+            deadline = time.monotonic() + 10
+            while not asked and time.monotonic() < deadline:
+                page.wait_for_timeout(100)
+            assert asked, f"{root}: focusing the search box did not load the search index"
+        finally:
+            context.close()
+
+
 def test_the_site_works_from_a_folder_with_the_network_cut_off(site_dir, browser):
     """Opened as site/index.html (file://), with every request that is not to a file aborted:
     the navigation reaches every page and search finds a notebook."""

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import _live
-from live_support import ROOT, live_browser, open_page  # noqa: F401 (fixture)
+from live_support import ROOT, live_browser, live_site, open_page  # noqa: F401 (fixture)
 
 # The first draws of the reference mulberry32 (the widely copied JavaScript original, run in
 # Node 20) for three seeds; both _live.rng and Live.rng must reproduce them.
@@ -188,7 +188,7 @@ def mini_site(tmp_path_factory):
         '<body><main><div class="live-widget" data-widget="echo" data-model="../generated/demo/clf.js">'
         '<p id="static">static figure</p></div>'
         '<div class="live-widget" data-widget="gone" data-manual data-model="../generated/demo/missing.js">'
-        '<p id="static2">static figure</p></div></main>'
+        '<p id="static2">static figure</p></div><div style="height: 3000px"></div></main>'
         '<script src="../assets/live/live.js"></script>'
         '<script>Live.widget("echo", function (el, models, ui) {'
         '  ui.slider("Amount", {min: 0, max: 1, step: 0.1, value: 0.5}); el.dataset.keys = Object.keys(models).join(",");'
@@ -250,7 +250,14 @@ def test_page_rng_matches_python(live_browser, mini_site):
 def test_widgets_start_and_fail_in_one_line(live_browser, mini_site):
     page = open_page(live_browser, mini_site.root, "page/index.html")
     try:
-        # `data-manual`: this one waits for its Start button instead of the viewport.
+        # Opening the page starts nothing, not even the widget in view: no runtime, no weights.
+        page.wait_for_timeout(500)
+        states = "() => [...document.querySelectorAll('.live-widget')].map(e => e.liveState)"
+        assert page.evaluate(states) == ["waiting", "waiting"]
+        assert not [u for u in page.requested if "/vendor/" in u or "/generated/" in u]
+        # The reader scrolls: the widget in view starts; `data-manual` waits for its Start button.
+        page.mouse.wheel(0, 60)
+        page.wait_for_function("() => document.querySelector('[data-widget=echo]').liveState !== 'waiting'")
         assert page.evaluate("() => document.querySelector('[data-widget=gone]').liveState") == "waiting"
         page.click("[data-widget=gone] button:has-text('Start')")
         page.wait_for_function("() => document.querySelector('[data-widget=echo]').liveState === 'ready'"
@@ -282,3 +289,24 @@ def test_chunked_work_yields_and_stops(live_browser, mini_site):
         assert result["ticks"] > 3   # other work ran between the slices
     finally:
         page.context.close()
+
+
+def test_opening_a_page_with_widgets_loads_no_model(live_browser, live_site):
+    """Issue 9, section 7: a page loads no runtime and no weights before the reader scrolls to a
+    widget or presses its Start, even for a widget on the first screen (phone and desktop)."""
+    with_widgets = sorted(p.relative_to(live_site).as_posix() for p in live_site.rglob("*.html")
+                          if '<div class="live-widget' in p.read_text(encoding="utf-8"))
+    assert with_widgets, "no page of the site holds a live widget"
+    for path in with_widgets:
+        for viewport in ({"width": 390, "height": 844}, {"width": 1280, "height": 900}):
+            page = open_page(live_browser, live_site, path, viewport)
+            try:
+                page.wait_for_timeout(1500)
+                states = page.evaluate(
+                    "() => [...document.querySelectorAll('.live-widget')].map(e => e.liveState)")
+                models = [u for u in page.requested
+                          if "/assets/vendor/tf-" in u or ("/generated/" in u and u.endswith(".js"))]
+                assert states and set(states) == {"waiting"}, f"{path} {viewport}: {states}"
+                assert not models, f"{path} {viewport}: loaded on open: {models}"
+            finally:
+                page.context.close()

@@ -151,6 +151,10 @@ def test_the_site_works_from_a_folder(site):
         shim = re.findall(r'<script src="([^"]*iframe-worker-shim\.js)"', text)
         assert shim, f"{page.relative_to(site)} lacks the iframe-worker shim"
         assert (page.parent / shim[0]).resolve() == (site / "assets/vendor/iframe-worker-shim.js").resolve()
+        # The search index waits for the reader: the on-demand script runs before the theme's.
+        order = re.findall(r'<script src="[^"]*(search-on-demand\.js|bundle\.[0-9a-f]+\.min\.js)"', text)
+        assert order[:1] == ["search-on-demand.js"] and len(order) == 2, \
+            f"{page.relative_to(site)}: search-on-demand.js must come just before the theme's script"
 
 
 class Images(HTMLParser):
@@ -322,6 +326,9 @@ def test_images_become_sized_webp_pictures_and_widgets_keep_their_markup(tiny):
 <img src="../generated/toy/figure.png" alt="The static figure">
 </div>
 <script src="../assets/live/toy.js"></script>
+
+<div class="live-widget" data-widget="toy"></div>
+<script src="../assets/live/toy.js"></script>
 """, "section/page.md")
     result = mkdocs_build(tiny)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -347,7 +354,9 @@ def test_images_become_sized_webp_pictures_and_widgets_keep_their_markup(tiny):
     assert moving["src"].endswith("moving.gif")   # the GIF stays, as the fallback
 
     assert not widget["_sources"] and widget["loading"] == "lazy" and widget["width"] == "800"
-    assert '<script src="../assets/live/toy.js"></script>' in page.read_text()
+    # A widget's script: once per page however many widgets name it, deferred.
+    assert page.read_text().count("assets/live/toy.js") == 1
+    assert '<script defer src="../assets/live/toy.js"></script>' in page.read_text()
 
 
 def test_a_figure_that_is_not_an_image_fails_in_one_line(tiny):
@@ -396,3 +405,45 @@ def test_notebook_pages_are_trimmed(site, built):
         css = sum(len(m) for m in re.findall(r"<style[^>]*>(.*?)</style>", text, re.DOTALL))
         assert css < 100_000, f"{folder.name}: {css} bytes of inline CSS"
         assert '<span class="n">' not in text, f"{folder.name}: name spans left in the code"
+
+
+CODE_LINE = re.compile(r"^\s*(import \w|from [\w.]+ import |def \w|class \w|print\(|[\w.]+ = \S)")
+
+
+def _plain(text: str) -> str:
+    import html
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def test_search_indexes_notebook_prose_but_not_code_or_outputs(site, built):
+    """The search index (loaded by every page) holds each notebook page's headings, prose and
+    About box, and none of its code or printed output: those were most of its weight."""
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    for folder in sorted(p for p in built.generated.iterdir() if p.is_dir()):
+        notebook = folder / f"{folder.name}.ipynb"
+        if not notebook.is_file():
+            continue
+        location = f"generated/{folder.name}/{folder.name}.html"
+        entries = [d for d in index["docs"] if d["location"].split("#")[0] == location]
+        assert entries, f"{location} is not in the search index"
+        titles = {_plain(d["title"]).rstrip("¶ ") for d in entries}
+        text = " ".join(_plain(d["text"]) for d in entries)
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        prose = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        # Headings written as plain text (math, links and emphasis are rendered differently).
+        headings = [h for h in re.findall(r"^#{2,3} (.+)$", prose, re.MULTILINE)
+                    if not re.search(r"[$\[*_<\\]", h)]
+        for heading in headings:
+            assert _plain(heading).replace("`", "") in titles, \
+                f"{location}: heading '{heading}' not in the search index"
+        assert "About this demo" in text, f"{location}: the About box is not in the search index"
+        code = [line.strip() for c in cells if c["cell_type"] == "code"
+                for line in "".join(c["source"]).splitlines() if CODE_LINE.match(line)]
+        printed = [line.strip() for c in cells for o in c.get("outputs", [])
+                   if o["output_type"] == "stream"
+                   for line in "".join(o["text"]).splitlines() if len(line.strip()) >= 20]
+        assert code and printed, f"{location}: a notebook without code or printed output?"
+        leaked = [line for line in code + printed
+                  if " ".join(line.split()) in text and line not in prose]
+        assert not leaked, f"{location}: code or output in the search index: {leaked[:3]}"

@@ -4,9 +4,10 @@
  * opened with file://. It defines window.Live:
  *
  *   Live.widget(name, init[, options])  for every <div class="live-widget" data-widget="name"
- *       data-model="page-relative/path/model.js [more.js]">: when the div nears the viewport or
- *       its Start button is pressed, load the TF.js runtime from assets/vendor/ and the model
- *       scripts, then call init(el, models, ui). Whatever fails leaves the static figure inside
+ *       data-model="page-relative/path/model.js [more.js]">: when its Start button is pressed,
+ *       or when the reader scrolls it to within 200 px of the window (never on page open),
+ *       load the TF.js runtime from assets/vendor/ and the model scripts, then call
+ *       init(el, models, ui). Whatever fails leaves the static figure inside
  *       the div in place and says so in one line.
  *   Live.Model       a network rebuilt with TF.js core ops from the description that
  *       demos/_live.py exported (Keras's own config plus base64 weights); model.predict(inputs).
@@ -801,12 +802,37 @@
 
     start.addEventListener("click", begin);
     node.liveStart = begin;
-    // data-manual on the div (or window.LIVE_MANUAL, for benchmarks) waits for the Start button.
+    // A widget starts by itself only once the reader has scrolled, when it comes within 200 px
+    // of the window: opening a page loads no model, even for a widget on the first screen (that
+    // one waits for its Start button or the first scroll). data-manual on the div (or
+    // window.LIVE_MANUAL, for benchmarks) waits for the Start button alone.
     if ("IntersectionObserver" in window && !node.hasAttribute("data-manual") && !window.LIVE_MANUAL) {
-      observer = new IntersectionObserver(function (entries) {
-        if (entries.some(function (e) { return e.isIntersecting; })) { begin(); }
-      }, { rootMargin: "200px 0px" });
-      observer.observe(node);
+      afterReaderScrolls(function () {
+        if (node.liveState !== "waiting") { return; }
+        observer = new IntersectionObserver(function (entries) {
+          if (entries.some(function (e) { return e.isIntersecting; })) { begin(); }
+        }, { rootMargin: "200px 0px" });
+        observer.observe(node);
+      });
     }
+  }
+
+  /* Calls `then` at the first scroll after the page's load event: the browser's own scrolling
+   * while the page opens (to a #fragment, or back to where the reader was) does not count. */
+  var scrolled = false, waitingForScroll = [];
+  function afterReaderScrolls(then) {
+    if (scrolled) { then(); return; }
+    if (!waitingForScroll.length) {
+      var listen = function () {
+        window.addEventListener("scroll", function onScroll() {
+          window.removeEventListener("scroll", onScroll);
+          scrolled = true;
+          waitingForScroll.splice(0).forEach(function (f) { f(); });
+        }, { passive: true });
+      };
+      if (document.readyState === "complete") { listen(); }
+      else { window.addEventListener("load", function () { setTimeout(listen, 0); }, { once: true }); }
+    }
+    waitingForScroll.push(then);
   }
 })();
