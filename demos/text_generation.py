@@ -558,11 +558,12 @@ for name, log, tokens, colour in (
             label=f"{name}, training text")
     ax.plot(passes, log["heldout_bpc"], "o-", ms=2.5, color=colour,
             label=f"{name}, held-out sample")
+ngram_curve = {order: bits_per_char(ngram_probs[order][curve_offsets]) for order in NGRAM_ORDERS}
 for order, colour in zip(NGRAM_ORDERS, ["tab:grey", "tab:green", "black"]):
-    ax.axhline(ngram_bpc[order], color=colour, ls=":",
-               label=f"{order}-gram Kneser-Ney, all held-out text ({ngram_bpc[order]:.3f})")
+    ax.axhline(ngram_curve[order], color=colour, ls=":",
+               label=f"{order}-gram Kneser-Ney, held-out sample ({ngram_curve[order]:.3f})")
 values = gru_log["train_bpc"] + gru_log["heldout_bpc"] + transformer_log["train_bpc"] \
-    + transformer_log["heldout_bpc"] + list(ngram_bpc.values())
+    + transformer_log["heldout_bpc"] + list(ngram_curve.values())
 ax.set_ylim(min(values) - 0.1, min(max(values), 4.0) + 0.1)
 ax.set_xlabel("passes over the training text")
 ax.set_ylabel("bits per character (lower is better)")
