@@ -624,7 +624,7 @@ run.show("attention.png",
 # %% [markdown]
 # ## Writing: sampling at three temperatures
 #
-# To write, we give the model a start (the heading of a held-out topic, `while`, which it never
+# To write, we give the GRU a start (the heading of a held-out topic, `while`, which it never
 # read), let it predict the next character, draw one character at random from those
 # probabilities, append it and repeat. A **temperature** $T$ reshapes the probabilities before
 # each draw, $p_i^{1/T}$ renormalised: at low $T$ the favourite characters win almost always
