@@ -43,7 +43,7 @@ PROFILES = {
     # The step counts are chosen so that each network trains for about the same time: measured
     # on this (busy) 2-core machine, a GRU step took 0.54 s and a transformer step 0.60 s. The
     # seconds measured in each run are in the metrics. More GRU steps do not help: with 1,300
-    # it scored 1.803 on the held-out text, its training cost still falling (overfitting).
+    # it scored 1.803 on the held-out text while its training cost fell to 1.13 (overfitting).
     "default": dict(train_chars=None, units=256, embed_dim=64, seq_len=100, batch=64,
                     gru_steps=1100, learning_rate=5e-3, width=128, depth=2, heads=4,
                     context=128, dropout=0.0, transformer_batch=32, transformer_steps=1000,
