@@ -9,7 +9,7 @@ training seconds. Sampling from the GRU's guesses writes new text, in this page 
 reader's browser.
 
 Data: the help topics bundled with Python (pydoc_data.topics, about 465,000 characters); the alphabetical tail, "typesfunctions" to "yield" (about 11%), is held out.
-Run time: quick ~40 s, default ~4.5 min on 2 idle CPU cores (each network trains for about 100 s).
+Run time: quick ~40 s; default measured 16 min on the shared 2-core machine at a load average of 3.5-5.5 (GRU 398 s, transformer 481 s of training), not yet measured idle.
 Outputs: learning_curve.png, loss.png, attention.png, typing.gif, samples.txt, model.js, model.keras, metrics.json
 Samples: samples.txt: the text the GRU wrote from one prompt at each sampling temperature, plain UTF-8
 with a `=== temperature ... ===` line before each sample
