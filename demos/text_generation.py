@@ -1,13 +1,16 @@
-"""Text generation: a character-level language model writes Python documentation
+"""Text generation: n-grams, a recurrent network and a transformer write Python documentation
 
-A small recurrent network (a GRU) reads Python's own reference documentation one character at a
-time and learns to guess the next character; sampling from its guesses writes new text. It is
-scored in bits per character on held-out topics, beside character n-gram models (orders 3, 5
-and 7, interpolated Kneser-Ney) fitted to the same training text in the same run.
+Three kinds of character-level language model read Python's own reference documentation and
+learn to guess the next character: counting models (character n-grams of orders 3, 5 and 7,
+interpolated Kneser-Ney), a small recurrent network (a GRU) and a small decoder-only transformer
+(causal self-attention). All are scored in bits per character on the same held-out topics; the
+two networks get about the same training time, and their held-out cost is tracked against
+training seconds. Sampling from the GRU's guesses writes new text, in this page and live in the
+reader's browser.
 
 Data: the help topics bundled with Python (pydoc_data.topics, about 465,000 characters); the alphabetical tail, "typesfunctions" to "yield" (about 11%), is held out.
-Run time: quick ~10 s, default ~90 s on 2 CPU cores.
-Outputs: loss.png, typing.gif, samples.txt, model.js, model.keras, metrics.json
+Run time: quick ~40 s; default measured 16 min on the shared 2-core machine at a load average of 3.5-5.5 (GRU 398 s, transformer 481 s of training), not yet measured idle.
+Outputs: learning_curve.png, loss.png, attention.png, typing.gif, samples.txt, model.js, model.keras, metrics.json
 Samples: samples.txt: the text the GRU wrote from one prompt at each sampling temperature, plain UTF-8
 with a `=== temperature ... ===` line before each sample
 Headline: typing.gif
@@ -15,11 +18,12 @@ Page: introduction/overview.md#text-generation
 """
 
 import math
+import time
 
 import keras
 import matplotlib
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
+from matplotlib.colors import PowerNorm
 import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFont
@@ -31,16 +35,28 @@ from _shared import start
 
 # Hyperparameters. `quick` keeps the run to seconds for tests; `default` is what the site shows.
 PROFILES = {
-    "quick": dict(train_chars=60_000, units=64, embed_dim=32, seq_len=64, batch=32, epochs=3,
-                  learning_rate=1e-2, sample_chars=200, gif_chars=120, gif_chars_per_frame=6),
-    "default": dict(train_chars=None, units=256, embed_dim=64, seq_len=100, batch=64, epochs=12,
-                    learning_rate=5e-3, sample_chars=600, gif_chars=330, gif_chars_per_frame=6),
+    "quick": dict(train_chars=60_000, units=64, embed_dim=32, seq_len=64, batch=32, gru_steps=90,
+                  learning_rate=1e-2, width=64, depth=2, heads=2, context=64, dropout=0.0,
+                  transformer_batch=32, transformer_steps=40, transformer_learning_rate=5e-3,
+                  warmup_steps=5, checkpoint_every=10, curve_windows=64,
+                  sample_chars=200, gif_chars=120, gif_chars_per_frame=6),
+    # The step counts are chosen so that each network trains for about the same time: measured
+    # on this (busy) 2-core machine, a GRU step took 0.54 s and a transformer step 0.60 s. The
+    # seconds measured in each run are in the metrics. More GRU steps do not help: with 1,300
+    # it scored 1.803 on the held-out text while its training cost fell to 1.13 (overfitting).
+    "default": dict(train_chars=None, units=256, embed_dim=64, seq_len=100, batch=64,
+                    gru_steps=1100, learning_rate=5e-3, width=128, depth=2, heads=4,
+                    context=128, dropout=0.0, transformer_batch=32, transformer_steps=1000,
+                    transformer_learning_rate=4e-3, warmup_steps=100, checkpoint_every=50,
+                    curve_windows=200, sample_chars=600, gif_chars=330, gif_chars_per_frame=6),
 }
 # Topics are ordered alphabetically; this one and all after it form the held-out split.
 FIRST_HELDOUT_TOPIC = "typesfunctions"
 TEMPERATURES = {"low": 0.3, "medium": 0.7, "high": 1.2}
 PROMPT = 'The "while" statement\n*********************\n\n'
 NGRAM_ORDERS = (3, 5, 7)
+# The sentence whose attention map is drawn: our own words, with a repeated phrase to look back at.
+ATTENTION_SENTENCE = "The list is sorted in place; the sorted list is returned."
 run = start(PROFILES)
 hp = run.hp
 
@@ -198,38 +214,34 @@ def _lookup(keys, values, query):
     return np.where(keys[i] == query, values[i], 0.0)
 
 
-ngram_bpc = {}
+ngram_bpc, ngram_probs = {}, {}
 for order in NGRAM_ORDERS:
     ngram = KneserNeyCharModel(ids[:val_start], order, vocab_size)
-    ngram_bpc[order] = bits_per_char(ngram.score(ids, val_start))
+    ngram_probs[order] = ngram.score(ids, val_start)  # one per held-out character, in order
+    ngram_bpc[order] = bits_per_char(ngram_probs[order])
     print(f"{order}-gram (Kneser-Ney): {ngram_bpc[order]:.3f} bits per held-out character")
 
 # %% [markdown]
-# ## The model: a recurrent network over characters
+# ## Scoring a neural model on held-out text
 #
-# The network reads one character at a time. An embedding turns each character into a short
-# vector; a GRU (gated recurrent unit) layer updates a memory vector after every character, so
-# in principle it can use everything it has read so far, not just the last few characters; a
-# dense layer turns the memory into scores for each possible next character (a softmax makes
-# them probabilities). Training minimises the bits paid on the training text, in windows of
-# `seq_len` characters cut at a fresh random offset every epoch.
+# The n-gram models look back a fixed number of characters. A neural model reads a stretch of
+# text and predicts every next character in it at once, so scoring one means choosing how much
+# earlier text it may read first. We use two layouts, and both score every held-out character
+# exactly once and in order:
 #
-# After every epoch we score the whole held-out split. It is cut into 32 pieces read side by
-# side, each preceded by 100 characters that warm up the memory and are not scored, so every
-# held-out character is scored once, with at least 100 characters of context.
+# - **long rows** (for the recurrent network): the held-out split is cut into 32 pieces read
+#   side by side, each preceded by 100 characters that warm up the network's memory and are not
+#   scored;
+# - **overlapping windows** (for the transformer, which can only look back a fixed number of
+#   characters, its *context*): windows of `context` characters that overlap by half, scoring
+#   only their second half, so every scored character sees at least half a context before it.
+#
+# Scoring all held-out text takes a few seconds, too long to repeat often during training. For
+# the learning curves we therefore score a fixed sample of the overlapping windows, the same
+# sample for both networks, and the final numbers on all the held-out text.
 
 
 # %%
-def training_windows(ids, seq_len, batch, rng):
-    """Shuffled (inputs, targets) windows of seq_len, from a random start; whole batches only."""
-    offset = int(rng.integers(0, seq_len))
-    n = (len(ids) - offset - 1) // seq_len
-    starts = offset + np.arange(n) * seq_len
-    windows = ids[starts[:, None] + np.arange(seq_len + 1)]
-    windows = windows[rng.permutation(n)][: n // batch * batch]
-    return windows[:, :-1], windows[:, 1:]
-
-
 def heldout_chunks(ids, start, n_chunks, warm):
     """Inputs, targets and a scoring mask that cover ids[start:] exactly once, in n_chunks rows.
 
@@ -251,6 +263,28 @@ def heldout_chunks(ids, start, n_chunks, warm):
     return x, y, mask
 
 
+def heldout_windows(ids, start, context):
+    """Windows of `context` inputs that score ids[start:] exactly once, in order.
+
+    Consecutive windows overlap by half; only the second half of each is scored, so every
+    scored character is predicted from at least context // 2 characters before it. The last
+    window is padded; the mask is False there.
+    """
+    stride = context // 2
+    if start < context:
+        raise ValueError(f"held-out text must start at least {context} characters in")
+    n = math.ceil((len(ids) - start) / stride)
+    x = np.zeros((n, context), dtype="int32")
+    y = np.zeros_like(x)
+    mask = np.zeros(x.shape, dtype=bool)
+    for r in range(n):
+        first = start + (r + 1) * stride - context   # position of the window's first target
+        end = min(first + context, len(ids))
+        x[r, : end - first], y[r, : end - first] = ids[first - 1: end - 1], ids[first: end]
+        mask[r, context - stride: end - first] = True
+    return x, y, mask
+
+
 def true_char_probs(logits, targets, mask):
     """Softmax probability of each target character at the masked positions, from logits."""
     logits = np.asarray(logits, dtype="float64")
@@ -259,72 +293,339 @@ def true_char_probs(logits, targets, mask):
     return np.exp(np.take_along_axis(log_p, targets[..., None], -1)[..., 0][mask])
 
 
+def heldout_probs(model, x, y, mask):
+    """The probability `model` gives each scored target (one per masked position, in order)."""
+    return true_char_probs(model.predict(x, batch_size=256, verbose=0), y, mask)
+
+
+x_val, y_val, mask_val = heldout_chunks(ids, val_start, n_chunks=32, warm=100)
+x_win, y_win, mask_win = heldout_windows(ids, val_start, hp.context)
+# The learning-curve sample: windows spread evenly over the whole held-out split.
+sample_rows = np.linspace(0, len(x_win) - 1, hp.curve_windows).round().astype(int)
+x_curve, y_curve, mask_curve = x_win[sample_rows], y_win[sample_rows], mask_win[sample_rows]
+print(f"{len(x_win)} overlapping windows of {hp.context} characters cover the held-out text; "
+      f"the learning curves score {int(mask_curve.sum()):,} of its characters")
+
+# %% [markdown]
+# ## One training loop, one budget
+#
+# Both networks minimise the bits paid on the training text, on batches of windows cut at a
+# fresh random offset every pass, with the Adam optimiser and a learning rate that decays along
+# a cosine to a twentieth of its start (large steps early, small steps at the end to settle).
+# Each gets a fixed number of training steps, chosen so that the two take about the same time on
+# an idle 2-core machine; the seconds they really took in this run are measured and reported.
+# The clock runs only while training (including the one-off compilation of the training step),
+# and stops while the held-out sample is scored every few steps.
+
+
+# %%
+def training_windows(ids, seq_len, batch, rng):
+    """Shuffled (inputs, targets) windows of seq_len, from a random start; whole batches only."""
+    offset = int(rng.integers(0, seq_len))
+    n = (len(ids) - offset - 1) // seq_len
+    starts = offset + np.arange(n) * seq_len
+    windows = ids[starts[:, None] + np.arange(seq_len + 1)]
+    windows = windows[rng.permutation(n)][: n // batch * batch]
+    return windows[:, :-1], windows[:, 1:]
+
+
+def train_with_checkpoints(model, ids, steps, seq_len, batch, every, rng, evaluate):
+    """Train for `steps` batches; after every `every` steps stop the clock and call evaluate().
+
+    Returns lists: steps done, training seconds so far (evaluation excluded), the training bits
+    per character averaged over the steps since the last checkpoint, and evaluate()'s value.
+    """
+    log = dict(step=[], seconds=[], train_bpc=[], heldout_bpc=[])
+    x_left = y_left = np.zeros((0, seq_len), dtype="int32")
+    done, seconds = 0, 0.0
+    while done < steps:
+        n = min(every, steps - done)
+        while len(x_left) < n * batch:   # a new pass over the training text, freshly cut
+            x_new, y_new = training_windows(ids, seq_len, batch, rng)
+            x_left, y_left = np.concatenate([x_left, x_new]), np.concatenate([y_left, y_new])
+        x, y = x_left[: n * batch], y_left[: n * batch]
+        x_left, y_left = x_left[n * batch:], y_left[n * batch:]
+        t0 = time.perf_counter()
+        history = model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        seconds += time.perf_counter() - t0
+        done += n
+        log["step"].append(done)
+        log["seconds"].append(seconds)
+        log["train_bpc"].append(history.history["loss"][0] / math.log(2))
+        log["heldout_bpc"].append(evaluate(model))
+    return log
+
+
+def curve_bpc(model):
+    return bits_per_char(heldout_probs(model, x_curve, y_curve, mask_curve))
+
+
+def compile_for_steps(model, learning_rate, steps, warmup_steps=0):
+    """Adam with gradient clipping and a cosine decay over `steps` (after a linear warm-up)."""
+    if warmup_steps:
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, steps - warmup_steps, alpha=0.05, warmup_target=learning_rate,
+            warmup_steps=warmup_steps)
+    else:
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.05)
+    model.compile(keras.optimizers.Adam(schedule, clipnorm=1.0),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+
+# %% [markdown]
+# ## The recurrent network
+#
+# The recurrent network reads one character at a time. An embedding turns each character into a
+# short vector; a GRU (gated recurrent unit) layer updates a memory vector after every
+# character, so in principle it can use everything it has read so far, not just the last few
+# characters; a dense layer turns the memory into scores for each possible next character (a
+# softmax makes them probabilities). It trains on windows of `seq_len` characters.
+
+# %%
 model = keras.Sequential([
     keras.Input((None,), dtype="int32"),
     keras.layers.Embedding(vocab_size, hp.embed_dim),
     keras.layers.GRU(hp.units, return_sequences=True),
     keras.layers.Dense(vocab_size),
 ])
-steps_per_epoch = (len(train_text) - 1) // hp.seq_len // hp.batch
-# Cosine decay: large steps early, small steps at the end to settle into a good minimum.
-schedule = keras.optimizers.schedules.CosineDecay(hp.learning_rate, hp.epochs * steps_per_epoch,
-                                                  alpha=0.05)
-model.compile(keras.optimizers.Adam(schedule, clipnorm=1.0),
-              keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-
-x_val, y_val, mask_val = heldout_chunks(ids, val_start, n_chunks=32, warm=100)
+compile_for_steps(model, hp.learning_rate, hp.gru_steps)
 rng = np.random.default_rng(run.seed)
-train_bpc, val_bpc = [], []
-for epoch in range(hp.epochs):
-    x, y = training_windows(ids[:val_start], hp.seq_len, hp.batch, rng)
-    history = model.fit(x, y, batch_size=hp.batch, epochs=1, shuffle=False, verbose=0)
-    train_bpc.append(history.history["loss"][0] / math.log(2))
-    logits = model.predict(x_val, batch_size=len(x_val), verbose=0)
-    val_probs = true_char_probs(logits, y_val, mask_val)  # one per held-out character, in order
-    val_bpc.append(bits_per_char(val_probs))
-print(f"GRU-{hp.units} after {hp.epochs} epochs: {val_bpc[-1]:.3f} bits per held-out character "
-      f"({int(mask_val.sum()):,} characters scored); training text {train_bpc[-1]:.3f}")
+gru_log = train_with_checkpoints(model, ids[:val_start], hp.gru_steps, hp.seq_len, hp.batch,
+                                 hp.checkpoint_every, rng, curve_bpc)
+val_probs = heldout_probs(model, x_val, y_val, mask_val)  # one per held-out character, in order
+bpc_gru = bits_per_char(val_probs)
+print(f"GRU-{hp.units}: {model.count_params():,} parameters, {hp.gru_steps} steps in "
+      f"{gru_log['seconds'][-1]:.0f} s of training; {bpc_gru:.3f} bits per held-out character "
+      f"({int(mask_val.sum()):,} characters scored)")
 
 # %% [markdown]
-# ## Learning curve
+# ## The transformer
 #
-# The training curve is the average cost over each epoch's windows while the weights were still
-# moving; the held-out curve is measured after each epoch. Dashed lines are the n-gram baselines
-# on the same held-out characters. Where the held-out curve drops below the best dashed line, the
-# network predicts unseen documentation better than counting does. A widening gap between the
-# two solid curves is the model starting to memorise its training pages.
+# A transformer has no memory that it carries from character to character. Instead, at every
+# position it looks back at all the earlier positions of its window at once and decides which
+# to draw on: **self-attention**. Each position $i$ computes a query $q_i$, and every position
+# $j$ a key $k_j$ and a value $v_j$ (three learned linear maps of its vector). Position $i$ then
+# takes a weighted average of the values, with weights
+#
+# $$a_{ij} = \frac{\exp(q_i \cdot k_j / \sqrt{d})}{\sum_{j' \le i} \exp(q_i \cdot k_{j'} / \sqrt{d})}, \qquad j \le i,$$
+#
+# where $d$ is the length of a key. The condition $j \le i$ is the **causal mask**: a position
+# may not look at the characters it is about to predict, so one pass over a window of training
+# text predicts every next character in it at once, honestly. Several *heads* attend in
+# parallel, each with its own maps. Attention alone does not know where a character stands, so
+# a learned **position embedding** is added to each character's embedding. A block is attention
+# followed by a small two-layer network (an MLP) applied to each position on its own, each
+# added back to its input (a residual connection) after a layer normalisation; we stack
+# `depth` blocks and end with a dense layer that scores the next character, as in the GRU.
+#
+# The blocks below are built from Keras layers; `MultiHeadAttention` applies the causal mask
+# itself (`use_causal_mask=True`). The transformer reads windows of `context` characters, so it
+# never uses more than that: unlike the GRU, whose memory runs on, its view is bounded, and
+# what it gains is that training reads all the window's positions in parallel instead of one
+# after another.
+
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4.2))
-epochs = np.arange(1, hp.epochs + 1)
-# The training figure is an average over the epoch, so it belongs to the epoch's midpoint.
-ax.plot(epochs - 0.5, train_bpc, "o-", ms=3, label="GRU, training text (epoch average)")
-ax.plot(epochs, val_bpc, "o-", ms=3, label="GRU, held-out topics (end of epoch)")
-for order, colour in zip(NGRAM_ORDERS, ["tab:grey", "tab:green", "tab:purple"]):
-    ax.axhline(ngram_bpc[order], color=colour, ls="--",
-               label=f"{order}-gram Kneser-Ney, held-out ({ngram_bpc[order]:.3f})")
-ax.annotate(f"{val_bpc[-1]:.3f}", (epochs[-1], val_bpc[-1]), xytext=(0, -14),
-            textcoords="offset points", ha="center", fontsize=8, color="tab:orange")
-ax.set_ylim(min(train_bpc + val_bpc + list(ngram_bpc.values())) - 0.1,
-            max(train_bpc + val_bpc + list(ngram_bpc.values())) + 0.1)
-ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-ax.set_xlabel("epochs of training (passes over the training text)")
-ax.set_ylabel("bits per character (lower is better)")
-ax.set_title("Character-level GRU on Python's help pages")
+class CausalSelfAttentionBlock(keras.layers.Layer):
+    """One pre-norm transformer block: causal self-attention, then an MLP, each added back."""
+
+    def __init__(self, width, heads, dropout, **kwargs):
+        super().__init__(**kwargs)
+        self.norm_attention = keras.layers.LayerNormalization(epsilon=1e-5)
+        self.attention = keras.layers.MultiHeadAttention(heads, width // heads)
+        self.norm_mlp = keras.layers.LayerNormalization(epsilon=1e-5)
+        self.mlp_in = keras.layers.Dense(4 * width, activation="gelu")
+        self.mlp_out = keras.layers.Dense(width)
+        self.dropout = keras.layers.Dropout(dropout)
+
+    def call(self, x, training=False, return_scores=False):
+        h = self.norm_attention(x)
+        attended, scores = self.attention(h, h, use_causal_mask=True,
+                                          return_attention_scores=True, training=training)
+        x = x + self.dropout(attended, training=training)
+        x = x + self.dropout(self.mlp_out(self.mlp_in(self.norm_mlp(x))), training=training)
+        return (x, scores) if return_scores else x
+
+
+class CharTransformer(keras.Model):
+    """A decoder-only transformer over characters: (batch, time) ids -> next-character logits."""
+
+    def __init__(self, vocab_size, context, width, depth, heads, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.token_embedding = keras.layers.Embedding(vocab_size, width)
+        self.position_embedding = keras.layers.Embedding(context, width)
+        self.blocks = [CausalSelfAttentionBlock(width, heads, dropout) for _ in range(depth)]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5)
+        self.head = keras.layers.Dense(vocab_size)
+        self.dropout = keras.layers.Dropout(dropout)
+
+    def embed(self, ids, training=False):
+        positions = keras.ops.arange(keras.ops.shape(ids)[1])
+        return self.dropout(self.token_embedding(ids) + self.position_embedding(positions),
+                            training=training)
+
+    def call(self, ids, training=False):
+        h = self.embed(ids, training)
+        for block in self.blocks:
+            h = block(h, training=training)
+        return self.head(self.final_norm(h))
+
+    def attention_maps(self, ids):
+        """Attention weights of every block, each (batch, heads, query, key)."""
+        h, maps = self.embed(ids), []
+        for block in self.blocks:
+            h, scores = block(h, return_scores=True)
+            maps.append(keras.ops.convert_to_numpy(scores))
+        return maps
+
+
+transformer = CharTransformer(vocab_size, hp.context, hp.width, hp.depth, hp.heads,
+                              hp.dropout)
+transformer(x_curve[:1])  # build the weights
+# No XLA compilation: the site seeds every run with TensorFlow's op determinism switched on,
+# and Keras then declines jit_compile. Reproducible runs cost the transformer speed here.
+compile_for_steps(transformer, hp.transformer_learning_rate, hp.transformer_steps,
+                  warmup_steps=hp.warmup_steps)
+transformer_log = train_with_checkpoints(transformer, ids[:val_start], hp.transformer_steps,
+                                         hp.context, hp.transformer_batch, hp.checkpoint_every,
+                                         rng, curve_bpc)
+bpc_transformer = bits_per_char(heldout_probs(transformer, x_win, y_win, mask_win))
+print(f"transformer ({hp.depth} blocks, width {hp.width}, {hp.heads} heads, context "
+      f"{hp.context}): {transformer.count_params():,} parameters, {hp.transformer_steps} steps "
+      f"in {transformer_log['seconds'][-1]:.0f} s of training; {bpc_transformer:.3f} bits per "
+      f"held-out character ({int(mask_win.sum()):,} characters scored)")
+
+# %% [markdown]
+# ## Learning curves
+#
+# Both networks on the same axes: held-out bits per character on the fixed sample, against the
+# seconds spent training. The dashed line is the best n-gram model on the same sample of
+# characters. Where a curve is still falling at its end, more seconds would have helped; where
+# it has flattened, the model (at this size, on this much text) has saturated.
+
+
+# %%
+# Which held-out characters the sample scores (their offsets into the held-out text), so the
+# n-gram models can be scored on exactly those.
+offsets = np.full(x_win.shape, -1)
+offsets[mask_win] = np.arange(int(mask_win.sum()))
+curve_offsets = offsets[sample_rows][mask_curve]
+best_order = min(ngram_bpc, key=ngram_bpc.get)
+best_ngram = ngram_bpc[best_order]
+best_ngram_curve = bits_per_char(ngram_probs[best_order][curve_offsets])
+neural = {"GRU": bpc_gru, "transformer": bpc_transformer}
+best_neural_name = min(neural, key=neural.get)
+best_neural = neural[best_neural_name]
+
+fig, ax = plt.subplots(figsize=(7.5, 4.4))
+for name, log, colour in (("GRU", gru_log, "tab:blue"),
+                          ("transformer", transformer_log, "tab:red")):
+    ax.plot(log["seconds"], log["heldout_bpc"], "o-", ms=2.5, color=colour,
+            label=f"{name}: {log['step'][-1]} steps, {log['seconds'][-1]:.0f} s "
+                  f"(all held-out text: {neural[name]:.3f})")
+ax.axhline(best_ngram_curve, color="black", ls="--",
+           label=f"{best_order}-gram Kneser-Ney, the best n-gram ({best_ngram_curve:.3f})")
+ax.axhline(0.95 * best_ngram_curve, color="grey", ls=":", label="0.95 x the best n-gram")
+curves = gru_log["heldout_bpc"] + transformer_log["heldout_bpc"]
+# Early points can be far above the rest; the axis stops 2 bits above the n-gram line.
+ax.set_ylim(min(curves + [0.95 * best_ngram_curve]) - 0.1,
+            min(max(curves), best_ngram_curve + 2.0) + 0.05)
+ax.set_xlabel("training seconds (this run, evaluation excluded)")
+ax.set_ylabel("held-out bits per character (sample)")
+ax.set_title(f"Held-out cost while training; lowest on all held-out text: {best_neural_name} "
+             f"({best_neural:.3f})", fontsize=10)
 ax.grid(alpha=0.3)
 ax.legend(fontsize=8)
+run.save_figure(fig, "learning_curve.png")
+run.show("learning_curve.png",
+         "Line chart of held-out bits per character against training seconds, with a blue "
+         "curve for the GRU, a red one for the transformer, a dashed horizontal line for the "
+         "best n-gram model and a dotted one at 0.95 times it.",
+         "Both networks against the clock on the same held-out sample. The dashed line is what "
+         "counting achieves; the dotted one is the target of 5% below it.")
+
+# %% [markdown]
+# The same runs against passes over the training text (one pass is every training character
+# read once), with the training cost beside the held-out one. The training figure is an average
+# over the steps since the previous point, while the weights were still moving. A gap that
+# widens between a network's two curves is that network starting to memorise its training
+# pages.
+
+# %%
+fig, ax = plt.subplots(figsize=(7.5, 4.4))
+for name, log, tokens, colour in (
+        ("GRU", gru_log, hp.batch * hp.seq_len, "tab:blue"),
+        ("transformer", transformer_log, hp.transformer_batch * hp.context, "tab:red")):
+    passes = np.array(log["step"]) * tokens / val_start
+    previous = np.concatenate([[0], passes[:-1]])
+    ax.plot((passes + previous) / 2, log["train_bpc"], "--", color=colour, alpha=0.7,
+            label=f"{name}, training text")
+    ax.plot(passes, log["heldout_bpc"], "o-", ms=2.5, color=colour,
+            label=f"{name}, held-out sample")
+ngram_curve = {order: bits_per_char(ngram_probs[order][curve_offsets]) for order in NGRAM_ORDERS}
+for order, colour in zip(NGRAM_ORDERS, ["tab:grey", "tab:green", "black"]):
+    ax.axhline(ngram_curve[order], color=colour, ls=":",
+               label=f"{order}-gram Kneser-Ney, held-out sample ({ngram_curve[order]:.3f})")
+values = gru_log["train_bpc"] + gru_log["heldout_bpc"] + transformer_log["train_bpc"] \
+    + transformer_log["heldout_bpc"] + list(ngram_curve.values())
+ax.set_ylim(min(values) - 0.1, min(max(values), 4.0) + 0.1)
+ax.set_xlabel("passes over the training text")
+ax.set_ylabel("bits per character (lower is better)")
+ax.set_title("Training and held-out cost of both networks")
+ax.grid(alpha=0.3)
+ax.legend(fontsize=7, ncol=2)
 run.save_figure(fig, "loss.png")
 run.show("loss.png",
-         "Line chart of bits per character against training epoch: a falling training curve, a "
-         "held-out curve that flattens later, and two horizontal dashed lines for the 3-gram and "
-         "5-gram baselines.",
-         "The held-out curve is what matters: it has to get below the dashed 5-gram line to "
-         "beat counting.")
+         "Line chart of bits per character against passes over the training text: dashed "
+         "training curves and solid held-out curves for the GRU (blue) and the transformer "
+         "(red), and dotted horizontal lines for the 3-, 5- and 7-gram baselines.",
+         "The held-out curves are what matter; the gap between a network's training and "
+         "held-out curves shows how much of what it learnt fits only its training pages.")
+
+# %% [markdown]
+# ## Where the transformer looks
+#
+# Attention weights can be read directly: for each character of a sentence (a row) they say
+# how much each earlier character (a column) contributed to its prediction of what comes next.
+# The map shows the average over the heads of the last block, for one sentence of our own
+# that the model never trained on. Everything above the diagonal is zero: that is the causal
+# mask. Bright cells far left of the diagonal are places where the model reaches back, for
+# example to an earlier copy of the word it is writing.
+
+
+# %%
+def show_char(c):
+    return {" ": "\u2423", "\n": "\u23ce"}.get(c, c)
+
+
+attention_ids = encode(ATTENTION_SENTENCE, chars)[None, :]
+maps = transformer.attention_maps(attention_ids)
+last_layer = maps[-1][0].mean(0)   # heads averaged: (query, key)
+labels = [show_char(c) for c in ATTENTION_SENTENCE]
+fig, ax = plt.subplots(figsize=(9, 8.6))
+# A square-root colour scale: the first rows, with one or two keys to choose from, would
+# otherwise take all the colour.
+image = ax.imshow(last_layer, cmap="magma", norm=PowerNorm(0.5, vmin=0, vmax=1))
+ax.set_xticks(range(len(labels)), labels, fontsize=7, family="DejaVu Sans Mono")
+ax.set_yticks(range(len(labels)), labels, fontsize=7, family="DejaVu Sans Mono")
+ax.tick_params(length=0)
+ax.set_xlabel("key: the earlier character attended to")
+ax.set_ylabel("query: the character whose next character is being predicted")
+ax.set_title(f"Attention of block {len(maps)} (mean of {hp.heads} heads)", fontsize=10)
+fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="attention weight")
+run.save_figure(fig, "attention.png")
+run.show("attention.png",
+         "Square heat map of attention weights for one sentence, rows and columns labelled with "
+         "its characters; the upper triangle is black, and bright cells sit on and left of the "
+         "diagonal.",
+         "Each row is one position of the sentence; its bright cells are the earlier characters "
+         "the transformer's last block drew on there. The black upper triangle is the causal "
+         "mask at work.")
 
 # %% [markdown]
 # ## Writing: sampling at three temperatures
 #
-# To write, we give the model a start (the heading of a held-out topic, `while`, which it never
+# To write, we give the GRU a start (the heading of a held-out topic, `while`, which it never
 # read), let it predict the next character, draw one character at random from those
 # probabilities, append it and repeat. A **temperature** $T$ reshapes the probabilities before
 # each draw, $p_i^{1/T}$ renormalised: at low $T$ the favourite characters win almost always
@@ -573,8 +874,19 @@ print(f"exported for the page: {live_export['bytes'] / 1e3:.0f} kB of {live_expo
 # ## Metrics
 #
 # All bits-per-character figures are on the same held-out characters (the topics listed at the
-# top), computed in this run. `bpc_margin_over_best_ngram` is the best baseline's bpc minus the
-# GRU's: positive means the network predicts unseen text better than counting.
+# top), computed in this run: `bpc_val_gru` with the long rows, `bpc_val_transformer` with the
+# overlapping windows, the n-grams from their own contexts. `bpc_best_ngram` and
+# `bpc_best_neural` are the lowest of each kind; `bpc_ratio_best_neural_to_best_ngram` divides
+# the two (the target is at most 0.95), and `best_neural_is_transformer` is 1 when the
+# transformer is the lower of the two networks. `bpc_margin_over_best_ngram` is the best
+# baseline's bpc minus the GRU's (positive: the GRU predicts unseen text better than counting),
+# and `bpc_margin_transformer_over_best_ngram` the same for the transformer.
+# `train_seconds_*` are the measured training seconds of each network in this run (evaluation
+# excluded, compilation included), `train_steps_*` its steps, `params_*` its weights and
+# `train_characters_per_step_*` the characters in one batch. `bpc_curve_best_ngram` is the best
+# n-gram on the learning curves' sample of `curve_characters` held-out characters;
+# `bpc_curve_*_last` each network's last point there. `bpc_train_gru_last_epoch` is the GRU's
+# training cost averaged over its last steps (since the previous checkpoint).
 # `bpc_val_gru_word_start` and `bpc_val_gru_word_inside` split the GRU's held-out cost between
 # the first letter of each word and the letters after it. The `copied20_*` figures are the share
 # of 20-character stretches of each sample found verbatim in the training text.
@@ -583,12 +895,32 @@ print(f"exported for the page: {live_export['bytes'] / 1e3:.0f} kB of {live_expo
 # the largest change that storage made to a logit on the probe text (0 for float32).
 
 # %%
-best_ngram = min(ngram_bpc.values())
 run.save_metrics({
-    "bpc_val_gru": val_bpc[-1],
+    "bpc_val_gru": bpc_gru,
+    "bpc_val_transformer": bpc_transformer,
     **{f"bpc_val_ngram{order}": ngram_bpc[order] for order in NGRAM_ORDERS},
-    "bpc_margin_over_best_ngram": best_ngram - val_bpc[-1],
-    "bpc_train_gru_last_epoch": train_bpc[-1],
+    "bpc_best_ngram": best_ngram,
+    "best_ngram_order": best_order,
+    "bpc_best_neural": best_neural,
+    "best_neural_is_transformer": float(best_neural_name == "transformer"),
+    "bpc_ratio_best_neural_to_best_ngram": best_neural / best_ngram,
+    "bpc_margin_over_best_ngram": best_ngram - bpc_gru,
+    "bpc_margin_transformer_over_best_ngram": best_ngram - bpc_transformer,
+    "train_seconds_gru": gru_log["seconds"][-1],
+    "train_seconds_transformer": transformer_log["seconds"][-1],
+    "train_steps_gru": hp.gru_steps,
+    "train_steps_transformer": hp.transformer_steps,
+    "train_characters_per_step_gru": hp.batch * hp.seq_len,
+    "train_characters_per_step_transformer": hp.transformer_batch * hp.context,
+    "params_gru": model.count_params(),
+    "params_transformer": transformer.count_params(),
+    "transformer_context": hp.context,
+    "curve_characters": float(mask_curve.sum()),
+    "bpc_curve_best_ngram": best_ngram_curve,
+    "bpc_curve_gru_last": gru_log["heldout_bpc"][-1],
+    "bpc_curve_transformer_last": transformer_log["heldout_bpc"][-1],
+    "bpc_train_gru_last_epoch": gru_log["train_bpc"][-1],
+    "bpc_train_transformer_last": transformer_log["train_bpc"][-1],
     "bpc_val_gru_word_start": bpc_word_start,
     "bpc_val_gru_word_inside": bpc_word_inside,
     "bpc_uniform_guess": math.log2(vocab_size),

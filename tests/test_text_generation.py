@@ -128,6 +128,91 @@ def test_word_position_masks():
     assert "".join(c for c, m in zip("an x_y 2b (cd)", inside) if m) == "nybd"
 
 
+def test_bits_per_char_known_case():
+    # -log2(1/4) = 2 bits and -log2(1/2) = 1 bit: 1.5 bits on average.
+    assert tg.bits_per_char([0.25, 0.5]) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("context", [4, 8, 9])
+def test_heldout_windows_score_each_character_once_with_half_a_context(context):
+    ids = np.arange(1, 104, dtype="int32")
+    start = 40
+    x, y, mask = tg.heldout_windows(ids, start, context)
+    assert x.shape[1] == context
+    # Every held-out target exactly once, in order.
+    assert y[mask].tolist() == ids[start:].tolist()
+    # Inputs are the targets shifted by one.
+    assert np.all(y[y > 0] - x[y > 0] == 1)
+    # A scored target sees at least context // 2 real characters before it in its window.
+    for r, c in zip(*np.nonzero(mask)):
+        assert c + 1 >= context // 2 and np.all(x[r, : c + 1] > 0)
+
+
+def test_heldout_windows_need_room_for_context():
+    with pytest.raises(ValueError, match="at least 8 characters"):
+        tg.heldout_windows(np.arange(20), 5, 8)
+
+
+def small_transformer(seed=0, **kwargs):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    settings = dict(vocab_size=11, context=16, width=16, depth=2, heads=2) | kwargs
+    model = tg.CharTransformer(**settings)
+    model(np.zeros((1, settings["context"]), dtype="int32"))
+    return model
+
+
+def test_transformer_is_causal():
+    model = small_transformer()
+    rng = np.random.default_rng(3)
+    ids = rng.integers(0, 11, size=(2, 16)).astype("int32")
+    later = ids.copy()
+    k = 9
+    later[:, k:] = (later[:, k:] + 1 + rng.integers(0, 9, size=(2, 16 - k))) % 11
+    before, after = np.asarray(model(ids)), np.asarray(model(later))
+    # Changing characters from position k on leaves every earlier prediction untouched...
+    np.testing.assert_allclose(before[:, :k], after[:, :k], atol=1e-6)
+    # ...and does change the prediction made at position k itself.
+    assert np.abs(before[:, k] - after[:, k]).max() > 1e-4
+
+
+def test_attention_maps_are_causal_distributions():
+    model = small_transformer(heads=4, depth=3)
+    maps = model.attention_maps(np.arange(12, dtype="int32")[None] % 11)
+    assert len(maps) == 3
+    for scores in maps:
+        assert scores.shape == (1, 4, 12, 12)
+        np.testing.assert_allclose(scores.sum(-1), 1.0, atol=1e-5)
+        assert np.all(np.triu(scores[0, 0], k=1) == 0)
+
+
+def test_training_clock_excludes_evaluation():
+    import time
+
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(5, 4),
+                              keras.layers.Dense(5)])
+    tg.compile_for_steps(model, 1e-2, 6)
+    ids = np.tile(np.arange(5, dtype="int32"), 60)
+    pause = 0.4
+
+    def evaluate(_):
+        time.sleep(pause)
+        return 1.0
+
+    t0 = time.perf_counter()
+    log = tg.train_with_checkpoints(model, ids, steps=6, seq_len=8, batch=4, every=2,
+                                    rng=np.random.default_rng(0), evaluate=evaluate)
+    wall = time.perf_counter() - t0
+    assert log["step"] == [2, 4, 6]
+    assert log["heldout_bpc"] == [1.0] * 3
+    assert np.all(np.diff(log["seconds"]) > 0)
+    assert log["seconds"][-1] <= wall - 3 * pause + 0.05
+
+
 def check_outputs(out: Path):
     """Demo-specific checks on a finished run's folder."""
     from PIL import Image
@@ -145,3 +230,14 @@ def check_outputs(out: Path):
         assert gif.n_frames >= 15
         assert gif.n_frames <= 80
     assert (out / "typing.gif").stat().st_size <= 1_000_000
+    for figure in ("loss.png", "learning_curve.png", "attention.png"):
+        assert (out / figure).stat().st_size > 1000
+
+    import json
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("bpc_val_gru", "bpc_val_transformer", "bpc_best_ngram", "bpc_best_neural",
+                "train_seconds_gru", "train_seconds_transformer", "params_transformer"):
+        assert key in metrics
+    assert metrics["bpc_best_neural"] == min(metrics["bpc_val_gru"], metrics["bpc_val_transformer"])
+    assert metrics["bpc_best_ngram"] == min(metrics[f"bpc_val_ngram{n}"] for n in (3, 5, 7))
