@@ -92,9 +92,9 @@ def test_the_requirements_pin_the_installed_versions_of_what_the_demo_imports(tm
 
 
 def test_the_download_of_a_real_demo_runs_offline_in_a_fresh_folder_in_the_quick_profile(tmp_path):
-    """generative_vs_discriminative, the quickest real demo. The zip is made exactly as the
+    """data_augmentation, one of the quickest real demos. The zip is made exactly as the
     build makes it (same function), without running the demo in the repository first."""
-    name = "generative_vs_discriminative"
+    name = "data_augmentation"
     demo = build_module.discover()[name]
     stage = tmp_path / "stage"
     stage.mkdir()

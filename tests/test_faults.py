@@ -348,11 +348,11 @@ def test_a_manifest_that_cannot_be_written_is_named_in_one_line(tmp_path, monkey
 # --- same seed, same result --------------------------------------------------------------------
 
 def test_one_quick_demo_twice_with_one_seed_agrees_and_with_two_seeds_differs(tmp_path):
-    """generative_vs_discriminative, the quickest real demo, run as a script three times at
+    """data_augmentation, one of the quickest real demos, run as a script three times at
     once. Tolerance: metrics equal to 1e-9 relative (TensorFlow runs with op determinism on
     CPU, so they are in fact bit-identical); PNG files byte-identical. It is also the test that
     a reader can run a demo as a plain script, without the pipeline."""
-    name = "generative_vs_discriminative"
+    name = "data_augmentation"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     runs_ = {label: subprocess.Popen(
         ["nice", "-n", "5", sys.executable, str(DEMOS / f"{name}.py"), "--profile", "quick",
@@ -367,7 +367,7 @@ def test_one_quick_demo_twice_with_one_seed_agrees_and_with_two_seeds_differs(tm
     assert all(math.isclose(metrics["a"][k], metrics["b"][k], rel_tol=1e-9, abs_tol=1e-12)
                for k in metrics["a"])
     pngs = sorted(p.name for p in (tmp_path / "a").glob("*.png"))
-    assert "samples.png" in pngs
+    assert "accuracy_by_arm.png" in pngs
     for png in pngs:
         assert (tmp_path / "a" / png).read_bytes() == (tmp_path / "b" / png).read_bytes(), png
     assert metrics["a"] != metrics["c"]
