@@ -906,6 +906,26 @@ def list_demos(demos: dict[str, Demo], broken: dict[str, str], manifest: dict, p
         print(f"{name:<30} {state:<9} {took:>9}  {demo.title}")
 
 
+ESTIMATE = re.compile(r"(\w+) ~(\d+(?:\.\d+)?) ?(s|min)\b")   # "quick ~20 s, default ~3 min"
+
+
+def expected_seconds(demo: Demo, profile: str, entry: dict | None) -> float:
+    """How long a run should take: the last run in this profile, else the header's estimate."""
+    if entry and entry.get("profile") == profile and "duration_s" in entry:
+        return float(entry["duration_s"])
+    for name, number, unit in ESTIMATE.findall(demo.fields.get("Run time", "")):
+        if name == profile:
+            return float(number) * (60 if unit == "min" else 1)
+    return 0.0
+
+
+def longest_first(selected: list[Demo], expected: dict[str, float]) -> list[Demo]:
+    """The demos, longest expected run first (stable), so that with several jobs the build does
+    not end with one long demo running alone while the other cores idle. Needs still hold:
+    `run_selected` starts a demo only after what it needs."""
+    return sorted(selected, key=lambda d: -expected.get(d.name, 0.0))
+
+
 def run_selected(selected: list[Demo], jobs: int, one, report=print) -> dict[str, Result]:
     """Run the demos, at most `jobs` at once, each only after the demos it needs succeeded."""
     results: dict[str, Result] = {}
@@ -1010,7 +1030,9 @@ def build(args, demos: dict[str, Demo], broken: dict[str, str], caught: list[int
         return result
 
     t0 = time.monotonic()
-    done = run_selected(selected, args.jobs, one, report)
+    order = selected if args.jobs == 1 else longest_first(selected, {d.name: expected_seconds(
+        d, args.profile, manifest["demos"].get(d.name)) for d in selected})
+    done = run_selected(order, args.jobs, one, report)
     save_manifest(manifest)
     results = [done[d.name] for d in selected]
 

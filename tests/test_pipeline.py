@@ -183,6 +183,27 @@ def test_a_demo_runs_after_the_demos_it_needs_and_reads_their_outputs(project):
     assert manifest["demos"]["gamma"]["needs"] == {"alpha": manifest["demos"]["alpha"]["cache_key"]}
 
 
+def test_with_several_jobs_the_longest_expected_demo_starts_first_and_needs_still_hold(project):
+    import build as build_module
+    write_demo(project, "gamma", needs="alpha")
+    path = project / "demos" / "gamma.py"
+    path.write_text(path.read_text().replace("quick ~1 s, default ~1 s", "quick ~30 s, default ~2 min"))
+    demos = build_module.discover(project / "demos")
+    # No manifest entry: the header's estimate for the profile; an entry of the same profile wins.
+    assert build_module.expected_seconds(demos["gamma"], "default", None) == 120
+    assert build_module.expected_seconds(demos["gamma"], "quick", {"profile": "quick",
+                                                                    "duration_s": 4.0}) == 4.0
+    assert build_module.expected_seconds(demos["gamma"], "quick", {"profile": "default",
+                                                                    "duration_s": 99.0}) == 30
+    expected = {name: build_module.expected_seconds(d, "quick", None) for name, d in demos.items()}
+    order = build_module.longest_first(list(demos.values()), expected)
+    assert [d.name for d in order] == ["gamma", "alpha", "beta"]
+    started = []
+    done = build_module.run_selected(order, 2, lambda d: started.append(d.name) or
+                                     build_module.Result(d.name, "ran"), report=lambda line: None)
+    assert started.index("alpha") < started.index("gamma") and len(done) == 3
+
+
 def test_a_change_in_a_need_reruns_the_demos_that_need_it(project):
     write_reader(project)
     assert build(project).returncode == 0
@@ -313,3 +334,21 @@ def test_cold_build_bench_needs_a_number_of_jobs(capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["bench.py", "--cold-build", "two"])
     assert bench.main() == 2
     assert "--cold-build takes the number of demos to run at once" in capsys.readouterr().err
+
+
+def test_the_bench_writes_the_families_table_from_a_builds_own_outputs(tmp_path):
+    import bench
+
+    assert bench.families_section(tmp_path, "nothing") is None
+    (tmp_path / "model_families").mkdir()
+    (tmp_path / "model_families" / "comparison.csv").write_text(
+        "model,frechet,precision,recall,class_coverage,memorised,bits_per_pixel,train_seconds,"
+        "sample_seconds_per_1000,parameters\n"
+        "real,0.78,0.92,0.91,0.98,0.051,,,,\n"
+        "flow,9.03,0.47,0.83,0.8,0.0,2.093,228.4,0.27,83984\n")
+    (tmp_path / "flow").mkdir()
+    (tmp_path / "flow" / "metrics.json").write_text('{"training_steps": 1600}')
+    table = bench.families_section(tmp_path, "a test")
+    assert "| real held-out digits (floor) |  |  |  |  | 0.78 | 0.92 / 0.91 | 0.98 | 5.1% |  |" in table
+    assert "| normalizing flow (RealNVP) | 1,600 | 228 | 0.27 | 83,984 | 9.03 | 0.47 / 0.83 | 0.80 | 0.0% | 2.093 |" in table
+    assert "Diffusion" not in table and "Autoregressive text" not in table
