@@ -6,7 +6,7 @@ slant, serifs, width). Sampling a style code and drawing every letter with it de
 typeface; walking between two fonts' codes morphs one design into another.
 
 Data: matplotlib's bundled DejaVu, STIX and Computer Modern fonts, A-Z and a-z drawn with Pillow at 32x32; 4 fonts held out.
-Run time: quick ~12 s, default ~80 s on 2 CPU cores (from CPU time measured on a shared machine).
+Run time: quick ~28 s, default ~4.5 min on 2 CPU cores shared with another demo (as `make site` runs them).
 Outputs: training_fonts.png, heldout_reconstructions.png, new_typefaces.png, interpolation.png, interpolation.gif, nearest_training.png, novelty.png, baseline_samples.png, generated.npz, decoder.js, decoder.keras, metrics.json
 Samples: generated.npz: every letter of every new typeface; numpy.load("generated.npz") gives images
 (N x 32 x 32, uint8, ink 255), labels (index into letters), style (index into codes, the style
@@ -34,7 +34,7 @@ from _shared import start
 PROFILES = {
     "quick": dict(epochs=8, filters=(16, 32), latent_dim=8, beta=1.0, batch_size=64,
                   learning_rate=2e-3, judge_epochs=6, n_styles=12, interp_steps=6, gif_frames=8),
-    "default": dict(epochs=250, filters=(16, 32), latent_dim=8, beta=1.0, batch_size=64,
+    "default": dict(epochs=160, filters=(16, 32), latent_dim=8, beta=1.0, batch_size=64,
                     learning_rate=2e-3, judge_epochs=40, n_styles=24, interp_steps=9,
                     gif_frames=24),
 }

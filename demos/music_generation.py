@@ -5,7 +5,7 @@ note at a time, then composes new ones that we write as MIDI, play as audio and 
 chorales it never saw and with a Markov-chain baseline.
 
 Data: the Bach chorales bundled with music21 (the 313 of 371 in 4/4 with four voices), 15% of whole chorales held out.
-Run time: quick ~12 s (~16 s with a cold parse cache), default ~2 min (~2.5 min cold) on 2 CPU cores.
+Run time: quick ~25 s, default ~4.5 min on 2 CPU cores shared with another demo (as `make site` runs them; the first parse of the chorales adds about 30 s).
 Outputs: piano_rolls.png, comparison.png, training.png, piece.mid, piece.wav, samples.npz, model.js, model.keras, metrics.json
 Samples: piece.mid: the first composed chorale in four parts, music21.converter.parse("piece.mid")
 or any MIDI player; samples.npz: every composed piece as tokens, numpy.load("samples.npz") gives

@@ -7,7 +7,7 @@ a plain cross-fade between the same keyframes, the no-model baseline. A second s
 learns motion itself: it continues short clips of bouncing digits, one frame at a time.
 
 Data: scikit-learn's bundled digits (1,797 images, 8x8), 25% held out; bouncing-digit clips made from them.
-Run time: quick ~12 s, default ~70 s on 2 CPU cores.
+Run time: quick ~30 s, default ~4.5 min on 2 CPU cores shared with another demo (as `make site` runs them).
 Outputs: latent_walk.gif, latent_walk_strip.png, judge_along_walk.png, next_frame.gif, next_frame.png, frames.npz, metrics.json
 Samples: frames.npz: the animations as arrays; numpy.load("frames.npz") gives walk and cross_fade
 (segments x frames x 8 x 8, ink 0 to 1), keyframes, walk_gif, cross_fade_gif, and

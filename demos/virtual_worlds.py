@@ -6,7 +6,7 @@ measured against held-out real terrain and a fractal-noise baseline.
 
 Data: matplotlib's bundled elevation maps (topobathy.npz: 91x120 grid off British Columbia;
 jacksboro_fault_dem.npz: 344x403 grid in Tennessee), the northern third of each held out.
-Run time: quick ~12 s, default ~110 s on 2 CPU cores.
+Run time: quick ~18 s, default ~3 min on 2 CPU cores shared with another demo (as `make site` runs them).
 Outputs: terrain_data.png, generated_terrain.png, terrain_statistics.png, terrain_walk.gif, generated.npz, generator.js, generator.keras, metrics.json
 Samples: generated.npz: the GAN's heightmaps; numpy.load("generated.npz")["heightmaps"] gives N x 32
 x 32 float16 heights, each map on its own 0 to 1 scale (sea below 0.25)
@@ -39,7 +39,7 @@ SNOW_LINE = 0.8
 PROFILES = {
     "quick": dict(steps=60, batch=32, latent=64, g_width=64, d_width=16, lr=2e-4,
                   decay_from=0.5, n_eval=128, walk_frames=9),
-    "default": dict(steps=3500, batch=32, latent=64, g_width=64, d_width=16, lr=2e-4,
+    "default": dict(steps=2500, batch=32, latent=64, g_width=64, d_width=16, lr=2e-4,
                     decay_from=0.5, n_eval=512, walk_frames=42),
 }
 run = start(PROFILES)
