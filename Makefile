@@ -41,7 +41,8 @@ test-browser: $(STAMP) $(NODE) browser
 	$(PY) -m pytest -m browser $(ARGS)
 
 ## bench: every demo from scratch in the default profile; rewrites BENCHMARKS.md
-## (`make bench ARGS="--cold-build 2"` in a fresh clone times the whole cold build instead)
+## (`make bench ARGS="--cold-build 2"` in a fresh clone times the whole cold build instead;
+##  `make bench ARGS=--ci` times `bash .ci/run` in a fresh clone of the last commit)
 bench: $(STAMP) $(NODE)
 	$(PY) scripts/bench.py $(ARGS)
 

@@ -116,40 +116,9 @@ def open_page(browser, site: Path, page_path: str, viewport=None, wait: bool = T
     return page
 
 
-# Playwright's sync API allows one running instance per thread, but each test module that
-# imports these fixtures gets its own copy of them; so they share one browser, counted.
-_shared = {"users": 0, "playwright": None, "browser": None}
-
-
-def _running_browser():
-    """A Chromium another test module (tests/test_browser.py) already launched, if any."""
-    import gc
-
-    from playwright.sync_api import Browser
-
-    found = [o for o in gc.get_objects() if isinstance(o, Browser) and o.is_connected()]
-    return found[0] if found else None
-
-
 @pytest.fixture(scope="session")
-def live_browser():
-    if _shared["users"] == 0:
-        from playwright.sync_api import Error, sync_playwright
-
-        try:
-            _shared["playwright"] = sync_playwright().start()
-            _shared["browser"] = launch(_shared["playwright"])
-        except Error as error:
-            # Only one sync Playwright may run at a time: borrow the one that is running.
-            _shared["playwright"], _shared["browser"] = None, _running_browser()
-            if _shared["browser"] is None:
-                raise error
-    _shared["users"] += 1
-    yield _shared["browser"]
-    _shared["users"] -= 1
-    if _shared["users"] == 0 and _shared["playwright"] is not None:
-        _shared["browser"].close()
-        _shared["playwright"].stop()
+def live_browser(chromium):
+    return chromium   # the suite's one browser (tests/conftest.py)
 
 
 @pytest.fixture

@@ -334,6 +334,9 @@ def test_cold_build_bench_needs_a_number_of_jobs(capsys, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["bench.py", "--cold-build", "two"])
     assert bench.main() == 2
     assert "--cold-build takes the number of demos to run at once" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", ["bench.py", "--ci", "now"])
+    assert bench.main() == 2
+    assert "unknown arguments '--ci now'" in capsys.readouterr().err
 
 
 def test_the_bench_writes_the_families_table_from_a_builds_own_outputs(tmp_path):
