@@ -106,6 +106,8 @@ def merge_sections(old: str, text: str, name: str = "bench") -> str:
     own = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.DOTALL)
     if own.search(old):
         return own.sub(lambda _: block, old, count=1)
+    if name != "bench":   # a section this file does not have yet goes at the end
+        return f"{old.rstrip()}\n\n{block}\n" if old.strip() else f"{block}\n"
     others = [m.group(0) for m in SECTION.finditer(old) if m.group("name") != name]
     return "\n\n".join([block, *others]) + "\n"
 

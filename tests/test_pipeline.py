@@ -295,6 +295,9 @@ def test_bench_rewrites_only_its_own_section_of_benchmarks():
     assert "newer numbers" in second and "new numbers" not in second
     assert audit in second and "faster" in second
     assert second.count("<!-- bench:start -->") == 1
+    # Another script's section that the file does not have yet is added at the end, keeping all.
+    third = bench.merge_sections(unmarked, "## CI run\n\n12 min", "ci")
+    assert third.startswith(unmarked.rstrip()) and third.rstrip().endswith("<!-- ci:end -->")
 
 
 # --- the published notebook: prose first, facts, provenance, folded output -----------------------
