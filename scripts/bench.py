@@ -28,6 +28,7 @@ which machine and how loaded it was.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -90,6 +91,19 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def machine_line(load_before, load_after) -> str:
+    """The cores, the CPU and the load average before and after a timed run."""
+    load = lambda values: " / ".join(f"{x:.1f}" for x in values)  # noqa: E731
+    return (f"- Machine: {os.cpu_count()} cores ({cpu_model()}); load average (1 / 5 / 15 min) "
+            f"{load(load_before)} before, {load(load_after)} after.")
+
+
+def write_section(text: str, name: str) -> None:
+    """Replace (or add) one section of BENCHMARKS.md, keeping every other."""
+    target = build.ROOT / "BENCHMARKS.md"
+    target.write_text(merge_sections(target.read_text() if target.exists() else "", text, name))
+
+
 def verdict(seconds: float | None, target: float) -> str:
     if seconds is None:
         return "failed"
@@ -125,8 +139,6 @@ def families_section(generated: Path, when: str) -> str | None:
     csv_path = generated / "model_families" / "comparison.csv"
     if not csv_path.exists():
         return None
-    import csv
-
     def metrics(name: str) -> dict:
         path = generated / name / "metrics.json"
         return json.loads(path.read_text()) if path.exists() else {}
@@ -219,9 +231,7 @@ def cold_build(jobs: int) -> int:
         f"{started.strftime('%Y-%m-%d %H:%M UTC')}: `scripts/build.py --profile default "
         f"--jobs {jobs}`, every demo from nothing, then mkdocs.",
         "",
-        f"- Machine: {os.cpu_count()} cores ({cpu_model()}); load average (1 / 5 / 15 min) "
-        + " / ".join(f"{x:.1f}" for x in load_before) + " before, "
-        + " / ".join(f"{x:.1f}" for x in load_after) + " after.",
+        machine_line(load_before, load_after),
         f"- Wall time: {wall / 60:.1f} min ({wall:.0f} s; target at most 30 min: "
         f"{verdict(wall, TARGETS['cold'])}); exit code {result.returncode}; "
         f"{len(ok)} of {len(demos)} demos ok.",
@@ -230,15 +240,12 @@ def cold_build(jobs: int) -> int:
         " (each demo's own time grows when two share the cores).",
         "- Slowest: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in slowest) + ".",
     ]
-    target = build.ROOT / "BENCHMARKS.md"
-    text = merge_sections(target.read_text() if target.exists() else "", "\n".join(lines),
-                          "cold-build")
+    write_section("\n".join(lines), "cold-build")
     families = families_section(build.GENERATED, f"the cold build (last section; "
                                 f"{started.strftime('%Y-%m-%d %H:%M UTC')}, {jobs} demos at a time)")
     if families:
-        text = merge_sections(text, families, "families")
+        write_section(families, "families")
         print(families)
-    target.write_text(text)
     print("\n".join(lines))
     return result.returncode
 
@@ -274,16 +281,12 @@ def ci_run() -> int:
         f"`bash .ci/run` (`make test`: the virtual environment, `npm ci`, then pytest) in a fresh "
         f"clone of commit {commit}.",
         "",
-        f"- Machine: {os.cpu_count()} cores ({cpu_model()}); load average (1 / 5 / 15 min) "
-        + " / ".join(f"{x:.1f}" for x in load_before) + " before, "
-        + " / ".join(f"{x:.1f}" for x in load_after) + " after.",
+        machine_line(load_before, load_after),
         f"- Wall time: {wall / 60:.1f} min ({wall:.0f} s; target under 15 min: "
         f"{verdict(wall, TARGETS['ci'])}); exit code {proc.returncode}.",
         f"- pytest: {summary or 'no summary line (see the output)'}.",
     ]
-    target = build.ROOT / "BENCHMARKS.md"
-    target.write_text(merge_sections(target.read_text() if target.exists() else "",
-                                     "\n".join(lines), "ci"))
+    write_section("\n".join(lines), "ci")
     print("\n".join(lines))
     return proc.returncode
 
@@ -355,9 +358,7 @@ def main() -> int:
         lines += [f"### {name}", "", "| Metric | Value |", "|---|---:|"]
         lines += [f"| {k} | {v:.4g} |" for k, v in metrics.items()] or ["| (no metrics: run failed) | |"]
         lines.append("")
-    target = build.ROOT / "BENCHMARKS.md"
-    old = target.read_text() if target.exists() else ""
-    target.write_text(merge_sections(old, "\n".join(lines)))
+    write_section("\n".join(lines), "bench")
     print("\n".join(lines))
     return 0
 
